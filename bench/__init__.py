@@ -1,0 +1,1 @@
+"""xdd benchmarks."""

@@ -1,0 +1,1 @@
+"""xdd evaluation: metrics and reports. Works on Documents, never on tensors."""

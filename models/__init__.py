@@ -1,0 +1,1 @@
+"""xdd inference: text pipeline, model heads, bundles, predictor. Never imports ``training``."""

@@ -1,0 +1,1 @@
+"""xdd training: corpus tooling, training loops, baselines, CLI."""

@@ -1,0 +1,47 @@
+"""The ``xdd`` console script: a thin dispatcher over the command modules.
+
+Each module listed in ``COMMAND_MODULES`` defines ``add_commands(subparsers)``
+which adds its sub-commands with ``set_defaults(func=handler)``; a handler
+takes the parsed ``argparse.Namespace`` and returns the exit code.  Command
+modules keep heavy imports (torch, transformers) inside their handlers so that
+``xdd --help`` and the corpus tools start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from models.errors import XddError
+
+COMMAND_MODULES = [
+    "training.corpus_cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xdd",
+        description="Vietnamese NER and topic models for party-building news.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except XddError as err:
+        print(f"xdd: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("xdd: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
