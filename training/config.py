@@ -1,0 +1,256 @@
+"""Typed training configs, validated on load, overridable with ``--set key=value``.
+
+Every default lives here, in one commented place.  A YAML file names only what
+it changes; unknown keys and bad values are errors that name the dotted key
+(``training.learning_rate``) and the file, with a suggestion for typos.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from models.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+@dataclass
+class ModelConfig:
+    # "transformer": fine-tune an encoder; "baselines": CRF tagger + TF-IDF linear topics.
+    kind: Literal["transformer", "baselines"] = "transformer"
+    # Hugging Face hub id or local directory (a PhoBERT download, or `xdd init-model` output).
+    backbone: str = "vinai/phobert-base"
+    # Dropout before both heads.
+    head_dropout: float = 0.1
+
+
+@dataclass
+class TextConfig:
+    # Tone-mark convention of the backbone's vocabulary: PhoBERT uses "old" (hoá, Uỷ).
+    tone: Literal["old", "new", "none"] = "old"
+    # Word segmenter: PhoBERT needs segmented words; "none" for syllable-level backbones.
+    segmenter: Literal["underthesea", "pyvi", "none", "presegmented"] = "underthesea"
+    # Window length in sub-word tokens including <s> and </s> (PhoBERT's limit is 256).
+    max_tokens: int = 256
+    # Words shared by consecutive windows of a sentence too long for one window.
+    overlap_words: int = 16
+
+
+@dataclass
+class DataConfig:
+    # Gold corpus (a JSONL file or a directory of them).
+    train: str = "data/annotations"
+    # Explicit dev/test corpora; when dev is null, dev_fraction of the training
+    # documents (at least one, by document) are held out for early stopping.
+    dev: str | None = None
+    test: str | None = None
+    dev_fraction: float = 0.2
+    split_seed: int = 13
+
+
+@dataclass
+class TrainingConfig:
+    epochs: float = 30.0
+    # Stop after this many optimiser steps (-1: run the epochs).
+    max_steps: int = -1
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    seed: int = 42
+    # Joint loss = ner_loss_weight * token cross-entropy + topic_loss_weight * topic BCE.
+    ner_loss_weight: float = 1.0
+    topic_loss_weight: float = 1.0
+    # Evaluations on dev without improvement of the selection metric before stopping (0: never stop early).
+    early_stopping_patience: int = 5
+    # Evaluate (and maybe checkpoint) every this many steps; 0 = once per epoch.
+    eval_steps: int = 0
+    # Batch windows of similar length together (less padding, faster).
+    group_by_length: bool = True
+    # Optimiser steps between log lines.
+    logging_steps: int = 10
+
+
+@dataclass
+class CRFConfig:
+    c1: float = 0.05
+    c2: float = 0.05
+    max_iterations: int = 200
+
+
+@dataclass
+class TfidfConfig:
+    # Inverse of regularisation strength of the one-vs-rest logistic regression.
+    C: float = 4.0
+    ngram_max: int = 2
+    min_df: int = 1
+
+
+@dataclass
+class Config:
+    name: str = "phobert-joint"
+    # "joint": one encoder, NER + topic heads; "ner" or "topics": one head.
+    task: Literal["joint", "ner", "topics"] = "joint"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    crf: CRFConfig = field(default_factory=CRFConfig)
+    tfidf: TfidfConfig = field(default_factory=TfidfConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_POSITIVE = {
+    "training.learning_rate", "training.batch_size", "text.max_tokens", "training.logging_steps",
+    "crf.max_iterations", "tfidf.C", "tfidf.ngram_max", "tfidf.min_df",
+}
+_NON_NEGATIVE = {
+    "training.epochs", "training.weight_decay", "training.ner_loss_weight", "training.topic_loss_weight",
+    "training.early_stopping_patience", "training.eval_steps", "text.overlap_words", "crf.c1", "crf.c2",
+    "model.head_dropout",
+}
+_FRACTIONS = {"training.warmup_ratio", "data.dev_fraction", "model.head_dropout"}
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config (or the defaults), apply ``key=value`` overrides, validate."""
+    source = str(path) if path else "<defaults>"
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ConfigError(f"{source}: cannot read config: {err.strerror}") from err
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{source}: not valid YAML: {err}") from err
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{source}: a config is a mapping of keys to values")
+        data = loaded or {}
+    for item in overrides or []:
+        _apply_override(data, item)
+    config = _build(Config, data, "", source)
+    _check_values(config, source)
+    return config
+
+
+def resolve_config_path(name_or_path: str) -> Path:
+    """A config path as given, or the name of a shipped config (``tiny-joint``)."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    shipped = CONFIG_DIR / (name_or_path if name_or_path.endswith(".yaml") else f"{name_or_path}.yaml")
+    if shipped.exists():
+        return shipped
+    names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    raise ConfigError(f"config '{name_or_path}' not found (not a file, not a shipped config: {', '.join(names)})")
+
+
+def _apply_override(data: dict[str, Any], item: str) -> None:
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {item!r}: expected key=value, e.g. training.learning_rate=3e-5")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {item!r}: '{part}' is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
+    where = prefix.rstrip(".") or "config"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: '{where}' must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f"; allowed: {', '.join(names)}"
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
+    values = {}
+    for name in names:
+        if name not in data:
+            continue
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, data[name], f"{prefix}{name}.", source)
+        else:
+            values[name] = _coerce(data[name], hint, f"{prefix}{name}", source)
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(value, inner, key, source)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{source}: '{key}' must be one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str) and value:
+            return value
+    raise ConfigError(f"{source}: '{key}' must be {_type_name(hint)}, got {value!r}")
+
+
+def _type_name(hint: Any) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a non-empty string"}.get(hint, str(hint))
+
+
+def _check_values(config: Config, source: str) -> None:
+    flat = _flatten(config.to_dict())
+    for key, value in flat.items():
+        if key in _POSITIVE and value <= 0:
+            raise ConfigError(f"{source}: '{key}' must be > 0, got {value!r}")
+        if key in _NON_NEGATIVE and value < 0:
+            raise ConfigError(f"{source}: '{key}' must be >= 0, got {value!r}")
+        if key in _FRACTIONS and not 0 <= value < 1:
+            raise ConfigError(f"{source}: '{key}' must be in [0, 1), got {value!r}")
+    if config.text.max_tokens > 512 or config.text.max_tokens < 8:
+        raise ConfigError(f"{source}: 'text.max_tokens' must be between 8 and 512, got {config.text.max_tokens}")
+    if config.text.overlap_words * 2 >= config.text.max_tokens:
+        raise ConfigError(f"{source}: 'text.overlap_words' must be less than half of 'text.max_tokens'")
+    if config.training.epochs == 0 and config.training.max_steps <= 0:
+        raise ConfigError(f"{source}: set 'training.epochs' > 0 or 'training.max_steps' > 0")
+    if config.task == "joint" and config.training.ner_loss_weight == 0 == config.training.topic_loss_weight:
+        raise ConfigError(f"{source}: 'training.ner_loss_weight' and 'training.topic_loss_weight' are both 0")
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
