@@ -1,0 +1,289 @@
+"""Reading and writing corpora of :class:`~models.document.Document` (JSON Lines).
+
+A corpus is one ``.jsonl`` file or a directory of them (all ``*.jsonl`` below
+it, recursively, in sorted order).  Every line is one record in the format of
+``shared/annotation-scheme.md``; blank lines are skipped.
+
+Reading checks each record's *structure* (JSON, keys, types, offsets inside
+the text) because a document with a string offset or a span past the end of
+its text would crash training or scoring far from the cause.  The *content*
+checks (overlaps, span edges, labels, paragraphs, NFC, duplicate ids) live in
+``training.validate``, which reuses :func:`iter_records` and
+:func:`record_problems` so that no check is written twice.
+
+Writing is canonical (``Document.to_jsonl_line()`` + ``"\\n"``) and atomic, so
+loading and saving a canonical file is byte-identical and a failure half-way
+leaves the old file intact.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from models.document import Document
+from models.errors import CorpusError
+from models.labels import LabelScheme, scheme_for
+
+RECORD_KEYS = {"id": str, "meta": dict, "text": str, "entities": list, "paragraphs": list}
+OPTIONAL_RECORD_KEYS = {"meta"}
+ENTITY_KEYS = {"start": int, "end": int, "label": str, "text": str, "score": float}
+OPTIONAL_ENTITY_KEYS = {"text", "score"}
+PARAGRAPH_KEYS = {"start": int, "end": int, "topics": list, "scores": dict}
+OPTIONAL_PARAGRAPH_KEYS = {"scores"}
+
+_ID_IN_BROKEN_LINE = re.compile(r'"id"\s*:\s*"([^"\\]{1,200})"')
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a corpus, located as ``PATH:LINE: id=ID: problem``."""
+
+    path: str
+    line: int
+    doc_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: id={self.doc_id if self.doc_id is not None else '?'}: {self.message}"
+
+
+@dataclass
+class Record:
+    """One non-blank line of a corpus file: its parsed JSON (``None`` if invalid) and structural problems."""
+
+    path: Path
+    line: int
+    data: Any
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def doc_id(self) -> str | None:
+        if isinstance(self.data, dict) and isinstance(self.data.get("id"), str):
+            return self.data["id"]
+        return None
+
+
+def jsonl_files(path: str | Path) -> list[Path]:
+    """The corpus files named by ``path``: the file itself, or every ``*.jsonl`` below a directory, sorted."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.jsonl") if p.is_file())
+        if not files:
+            raise CorpusError(f"{path}: no *.jsonl files in this directory (or below it)")
+        return files
+    raise CorpusError(f"{path}: no such file or directory")
+
+
+def corpus_scheme(path: str | Path) -> LabelScheme:
+    """The label scheme of a corpus (``models.labels.scheme_for``); a bad ``labels.json`` is a :class:`CorpusError`."""
+    try:
+        return scheme_for(path)
+    except ValueError as err:
+        raise CorpusError(f"{err}; fix it, or remove it to use the party-building labels") from err
+
+
+def iter_records(path: str | Path) -> Iterator[Record]:
+    """Every record of a corpus file or directory, parsed and structurally checked, lazily."""
+    for file in jsonl_files(path):
+        try:
+            handle = open(file, "rb")
+        except OSError as err:
+            raise CorpusError(f"{file}: cannot read: {err.strerror}") from err
+        with handle:
+            for number, raw in enumerate(handle, start=1):
+                if raw.strip():
+                    yield _parse_line(file, number, raw)
+
+
+def _parse_line(file: Path, number: int, raw: bytes) -> Record:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        problem = f"not valid UTF-8 (byte {raw[err.start]:#04x} at column {err.start + 1}); re-save the file as UTF-8"
+        return Record(file, number, None, [Problem(str(file), number, None, problem)])
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as err:
+        guess = _ID_IN_BROKEN_LINE.search(line)
+        problem = f"invalid JSON: {err.msg} at column {err.colno}"
+        return Record(file, number, None, [Problem(str(file), number, guess and guess.group(1), problem)])
+    record = Record(file, number, data)
+    record.problems = [Problem(str(file), number, record.doc_id, p) for p in record_problems(data)]
+    return record
+
+
+def iter_documents(path: str | Path) -> Iterator[Document]:
+    """Documents of a corpus, one at a time (for files too big to hold).
+
+    Raises :class:`CorpusError` at the first structurally bad record, listing
+    all of that record's problems; use :func:`read_documents` to hear about
+    every bad record at once.
+    """
+    for record in iter_records(path):
+        if record.problems:
+            raise CorpusError("\n".join(map(str, record.problems)))
+        yield Document.from_json(record.data)
+
+
+def read_documents(path: str | Path) -> list[Document]:
+    """All documents of a ``.jsonl`` file or a directory of them.
+
+    Raises :class:`CorpusError` listing every structural problem of every
+    record, one ``PATH:LINE: id=ID: problem`` per line.
+    """
+    records = list(iter_records(path))
+    problems = [str(p) for record in records for p in record.problems]
+    if problems:
+        raise CorpusError("\n".join(problems + [f"{len(problems)} problem(s); fix them and read again"]))
+    return [Document.from_json(record.data) for record in records]
+
+
+def write_documents(path: str | Path, docs: Iterable[Document]) -> None:
+    """Write canonical JSONL lines atomically: the old file stays whole if anything fails."""
+    with atomic_writer(path) as handle:
+        for doc in docs:
+            handle.write(doc.to_jsonl_line() + "\n")
+
+
+@contextmanager
+def atomic_writer(path: str | Path) -> Iterator[TextIO]:
+    """``with atomic_writer(path) as f:`` writes a temporary file beside ``path``, moved in place on success.
+
+    The result keeps the mode of the file it replaces (or the umask's default),
+    not the private mode of a temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.chmod(temp, _target_mode(path))
+        os.replace(temp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) atomically."""
+    with atomic_writer(path) as handle:
+        handle.write(text)
+
+
+def _target_mode(path: Path) -> int:
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+# --- structural checks ---------------------------------------------------
+
+
+def record_problems(record: object) -> list[str]:
+    """What is structurally wrong with one parsed record (messages without location).
+
+    Structure means: an object with the scheme's keys and types, entity and
+    paragraph offsets that are integers with ``0 <= start < end <= len(text)``.
+    """
+    if not isinstance(record, dict):
+        return [f"a record must be a JSON object, got {_json_type(record)}"]
+    problems = _key_problems("record", record, RECORD_KEYS, OPTIONAL_RECORD_KEYS)
+    if isinstance(record.get("id"), str) and not record["id"]:
+        problems.append("'id' is empty; give every document a unique non-empty id")
+    text = record.get("text")
+    text_length = len(text) if isinstance(text, str) else None
+    for name, keys, optional in (
+        ("entities", ENTITY_KEYS, OPTIONAL_ENTITY_KEYS),
+        ("paragraphs", PARAGRAPH_KEYS, OPTIONAL_PARAGRAPH_KEYS),
+    ):
+        items = record.get(name)
+        if isinstance(items, list):
+            for index, item in enumerate(items):
+                problems += _item_problems(f"{name}[{index}]", item, keys, optional, text_length)
+    return problems
+
+
+def _item_problems(
+    where: str, item: object, keys: dict[str, type], optional: set[str], text_length: int | None
+) -> list[str]:
+    if not isinstance(item, dict):
+        return [f"{where} must be a JSON object, got {_json_type(item)}"]
+    problems = _key_problems(where, item, keys, optional)
+    if "label" in item and isinstance(item["label"], str) and not item["label"]:
+        problems.append(f"{where}: 'label' is empty")
+    if isinstance(item.get("topics"), list) and not all(isinstance(t, str) and t for t in item["topics"]):
+        problems.append(f"{where}: 'topics' must be a list of non-empty strings")
+    scores = item.get("scores")
+    if isinstance(scores, dict) and not all(_is_number(v) for v in scores.values()):
+        problems.append(f"{where}: 'scores' must map topics to numbers")
+    start, end = item.get("start"), item.get("end")
+    if _is_int(start) and _is_int(end) and text_length is not None:
+        problems += _offset_problems(where, start, end, text_length)
+    return problems
+
+
+def _offset_problems(where: str, start: int, end: int, text_length: int) -> list[str]:
+    if start > end:
+        return [f"{where}: start {start} > end {end} (reversed offsets)"]
+    if start == end:
+        return [f"{where}: empty span (start == end == {start})"]
+    if start < 0:
+        return [f"{where}: start {start} is negative"]
+    if end > text_length:
+        return [f"{where}: end {end} is past the end of the text ({text_length} characters)"]
+    return []
+
+
+def _key_problems(where: str, obj: dict, keys: dict[str, type], optional: set[str]) -> list[str]:
+    problems = []
+    for key in [k for k in obj if k not in keys]:
+        hint = difflib.get_close_matches(key, keys, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; allowed: {', '.join(keys)}"
+        problems.append(f"{where}: unknown key '{key}'{suggestion}")
+    for key, expected in keys.items():
+        if key not in obj:
+            if key not in optional:
+                problems.append(f"{where}: missing key '{key}'")
+        elif not _has_type(obj[key], expected):
+            value = json.dumps(obj[key], ensure_ascii=False)[:40]
+            problems.append(f"{where}: '{key}' must be {_TYPE_NAMES[expected]}, got {_json_type(obj[key])} {value}")
+    return problems
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "an object"}
+
+
+def _has_type(value: object, expected: type) -> bool:
+    if expected is int:
+        return _is_int(value)
+    if expected is float:
+        return _is_number(value)
+    return isinstance(value, expected)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "object", list: "list", str: "string", bool: "boolean", int: "integer", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
