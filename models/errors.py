@@ -26,3 +26,7 @@ class BackboneUnavailable(XddError):
 
 class BundleError(XddError):
     """A model bundle is incomplete, corrupted or of an unknown format."""
+
+
+class EvaluationError(XddError):
+    """Predictions cannot be scored against the gold (ids, texts, paragraphs or labels disagree)."""

@@ -17,6 +17,9 @@ from models.errors import XddError
 
 COMMAND_MODULES = [
     "training.corpus_cli",
+    "eval.cli",
+    "models.text_cli",
+    "training.train_cli",
 ]
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from models.errors import ConfigError
+from models.text_pipeline import TextSettings
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -30,18 +31,6 @@ class ModelConfig:
     backbone: str = "vinai/phobert-base"
     # Dropout before both heads.
     head_dropout: float = 0.1
-
-
-@dataclass
-class TextConfig:
-    # Tone-mark convention of the backbone's vocabulary: PhoBERT uses "old" (hoá, Uỷ).
-    tone: Literal["old", "new", "none"] = "old"
-    # Word segmenter: PhoBERT needs segmented words; "none" for syllable-level backbones.
-    segmenter: Literal["underthesea", "pyvi", "none", "presegmented"] = "underthesea"
-    # Window length in sub-word tokens including <s> and </s> (PhoBERT's limit is 256).
-    max_tokens: int = 256
-    # Words shared by consecutive windows of a sentence too long for one window.
-    overlap_words: int = 16
 
 
 @dataclass
@@ -100,14 +89,18 @@ class Config:
     # "joint": one encoder, NER + topic heads; "ner" or "topics": one head.
     task: Literal["joint", "ner", "topics"] = "joint"
     model: ModelConfig = field(default_factory=ModelConfig)
-    text: TextConfig = field(default_factory=TextConfig)
+    # Normaliser, segmenter and windows (models.text_pipeline.TextSettings, saved with the model).
+    text: TextSettings = field(default_factory=TextSettings)
     data: DataConfig = field(default_factory=DataConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     crf: CRFConfig = field(default_factory=CRFConfig)
     tfidf: TfidfConfig = field(default_factory=TfidfConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The resolved config (``text.segmenter_version`` is recorded with the model, not here)."""
+        data = dataclasses.asdict(self)
+        data["text"].pop("segmenter_version", None)
+        return data
 
 
 _POSITIVE = {
@@ -116,7 +109,7 @@ _POSITIVE = {
 }
 _NON_NEGATIVE = {
     "training.epochs", "training.weight_decay", "training.ner_loss_weight", "training.topic_loss_weight",
-    "training.early_stopping_patience", "training.eval_steps", "text.overlap_words", "crf.c1", "crf.c2",
+    "training.early_stopping_patience", "training.eval_steps", "crf.c1", "crf.c2",
     "model.head_dropout",
 }
 _FRACTIONS = {"training.warmup_ratio", "data.dev_fraction", "model.head_dropout"}
@@ -193,7 +186,10 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
             values[name] = _build(hint, data[name], f"{prefix}{name}.", source)
         else:
             values[name] = _coerce(data[name], hint, f"{prefix}{name}", source)
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ConfigError as err:  # a section that validates itself (TextSettings)
+        raise ConfigError(f"{source}: '{where}' section: {err}") from None
 
 
 def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:

@@ -1,0 +1,216 @@
+"""The model bundle: one folder with everything inference needs, verified before it is used.
+
+Layout of ``models/<name>/`` (see docs/inference.md)::
+
+    bundle.json        format and format version, kind, labels, thresholds, text settings, backbone
+    SHA256SUMS         manifest: the SHA-256 of every other file (``sha256sum -c SHA256SUMS`` checks it)
+    README.md          model card with Hugging Face metadata
+    <model files>      transformer: config.json, heads.json, model.safetensors, tokenizer files,
+                       text_settings.json, xdd_model.json; baselines: baseline.json, ner.crfsuite,
+                       topics.json, topics.safetensors
+    model.onnx         (optional) the transformer as ONNX; model.int8.onnx its int8 copy
+    parity.json        (with ONNX) the export-time parity check against PyTorch
+    training/          config.yaml, corpus.json, versions.json, git.json, metrics of the run
+
+A bundle is written into a hidden temporary folder beside its destination and
+renamed into place only when complete (manifest last), so an interrupted
+export never leaves a folder that loads.  :func:`verify_bundle` refuses a
+bundle whose manifest does not match its files, pickle-format weights, and
+configs that ask for remote code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from models.errors import BundleError
+
+FORMAT = "xdd-bundle"
+FORMAT_VERSION = 1
+BUNDLE_FILE = "bundle.json"
+MANIFEST_FILE = "SHA256SUMS"
+KINDS = ("transformer", "baselines")
+# Weights in these formats are (or may be) pickles, which run code when loaded.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
+# Config keys that make transformers import code shipped with the model.
+REMOTE_CODE_KEYS = ("auto_map", "trust_remote_code")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundle_files(folder: Path) -> list[str]:
+    """Every file below ``folder`` except the manifest, as sorted POSIX relative paths."""
+    files = (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink())
+    return sorted(f for f in files if f != MANIFEST_FILE)
+
+
+def write_manifest(folder: Path) -> Path:
+    """Write ``SHA256SUMS`` (``sha256sum`` format) for every file of ``folder``; call it last."""
+    lines = [f"{sha256_file(folder / name)}  {name}\n" for name in bundle_files(folder)]
+    path = folder / MANIFEST_FILE
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    """The manifest's ``{relative path: sha256}``; a missing or malformed manifest is a :class:`BundleError`."""
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        raise BundleError(
+            f"{folder}: no {MANIFEST_FILE} manifest, so this is not a complete bundle (an export that was "
+            "interrupted, or a training run's model folder); export one with `xdd export RUN --out FOLDER`"
+        )
+    entries: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or not name or name.startswith("/") or ".." in name.split("/"):
+            raise BundleError(f"{path}:{number}: malformed manifest line {line[:80]!r}; expected 'SHA256  PATH'")
+        entries[name] = digest
+    return entries
+
+
+def verify_bundle(folder: str | Path) -> dict[str, Any]:
+    """Check a bundle before anything in it is loaded; returns its ``bundle.json``.
+
+    Checks, in order: the folder has no pickle-format files or links; every manifest
+    entry exists with its checksum and no file is missing from the manifest;
+    ``bundle.json`` has this format and version; no config asks for remote code.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BundleError(f"{folder}: no such bundle folder")
+    _refuse_unsafe_files(folder)
+    manifest = read_manifest(folder)
+    _check_checksums(folder, manifest)
+    info = read_bundle_info(folder)
+    _refuse_remote_code(folder)
+    return info
+
+
+def read_bundle_info(folder: Path) -> dict[str, Any]:
+    """``bundle.json``, checked for format, version and kind."""
+    path = folder / BUNDLE_FILE
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BundleError(f"{path}: cannot read the bundle description: {err}") from err
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise BundleError(f"{path}: not an xdd bundle description (expected \"format\": \"{FORMAT}\")")
+    if info.get("format_version") != FORMAT_VERSION:
+        raise BundleError(
+            f"{path}: bundle format_version {info.get('format_version')!r}, but this xdd reads version "
+            f"{FORMAT_VERSION}; use the xdd version that exported it, or re-export the run"
+        )
+    if info.get("kind") not in KINDS:
+        raise BundleError(f"{path}: 'kind' is {info.get('kind')!r}; expected one of {', '.join(KINDS)}")
+    return info
+
+
+def _refuse_unsafe_files(folder: Path) -> None:
+    links = [name for name in bundle_files(folder) if (folder / name).is_symlink()]
+    if links:
+        raise BundleError(f"{folder}: refusing symbolic link(s) {links}; a bundle holds its own files: re-export it")
+    found = [name for name in bundle_files(folder) if name.lower().endswith(PICKLE_SUFFIXES)]
+    if found:
+        raise BundleError(
+            f"{folder}: refusing pickle-format file(s) {found} (loading them could run arbitrary code); "
+            "bundles hold weights as safetensors only: re-export the model"
+        )
+
+
+def _check_checksums(folder: Path, manifest: dict[str, str]) -> None:
+    problems = []
+    for name, expected in sorted(manifest.items()):
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{name}: listed in {MANIFEST_FILE} but missing")
+        elif sha256_file(path) != expected:
+            problems.append(f"{name}: SHA-256 differs from {MANIFEST_FILE} (file changed or corrupted)")
+    problems += [f"{name}: not listed in {MANIFEST_FILE}" for name in bundle_files(folder) if name not in manifest]
+    if problems:
+        raise BundleError(
+            f"{folder}: bundle does not match its manifest:\n  " + "\n  ".join(problems)
+            + "\nre-export it (or copy it again) rather than editing files in place"
+        )
+
+
+def _refuse_remote_code(folder: Path) -> None:
+    for name in ("config.json", "tokenizer_config.json"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise BundleError(f"{path}: not valid JSON: {err}") from err
+        keys = [k for k in REMOTE_CODE_KEYS if isinstance(config, dict) and config.get(k)]
+        if keys:
+            raise BundleError(
+                f"{path}: sets {', '.join(keys)}, which would load code shipped with the model; "
+                "xdd never runs remote code: remove the key(s) and re-export"
+            )
+
+
+# --- writing ---------------------------------------------------------------
+
+
+@contextmanager
+def staged_bundle(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """``with staged_bundle(out) as folder:`` fill ``folder``; on success it becomes ``out`` in one rename.
+
+    ``folder`` is a hidden temporary folder beside ``out``; it is removed on
+    failure.  An existing ``out`` is replaced only with ``overwrite`` and only
+    when it is a bundle (or empty): never a folder of other files.
+    """
+    out = Path(out)
+    if out.exists():
+        _check_replaceable(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    try:
+        yield temp
+        os.chmod(temp, 0o777 & ~_umask())
+        _publish(temp, out)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+def _check_replaceable(out: Path, overwrite: bool) -> None:
+    if not out.is_dir():
+        raise BundleError(f"{out}: exists and is not a folder; choose another --out")
+    if not overwrite:
+        raise BundleError(f"{out}: already exists; choose another --out, or pass --force to replace that bundle")
+    if any(out.iterdir()) and not (out / BUNDLE_FILE).is_file():
+        raise BundleError(f"{out}: not empty and not a bundle (no {BUNDLE_FILE}); refusing to replace it")
+
+
+def _publish(temp: Path, out: Path) -> None:
+    """Rename ``temp`` to ``out``; an old ``out`` is moved aside first and deleted after."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        os.replace(out, old / out.name)
+    os.replace(temp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

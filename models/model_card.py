@@ -1,0 +1,159 @@
+"""The bundle's ``README.md``: a model card with Hugging Face metadata.
+
+The YAML front matter carries ``model-index`` with the run's evaluation
+figures (one result per task and evaluated split), so the Hub shows them; the
+body says what the model is, how it was trained, how well it does (with the
+bootstrap intervals), how ONNX compares with PyTorch, and how to use it.  A
+model whose backbone was a random ``xdd init-model`` encoder says so at the top.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+TAGS = ["vietnamese", "named-entity-recognition", "token-classification", "text-classification", "xdd"]
+
+
+def model_card(
+    info: dict[str, Any], metrics: dict[str, dict], parity: dict[str, Any] | None, license_id: str
+) -> str:
+    """The card for a bundle described by ``info`` (bundle.json), ``metrics`` by split and ``parity``."""
+    front = {
+        "language": "vi",
+        "license": license_id,
+        "library_name": "xdd",
+        "tags": TAGS + ([info["backbone"]["name"]] if info["backbone"]["pretrained"] else ["random-weights"]),
+        "model-index": [{"name": info["name"], "results": _results(metrics)}],
+    }
+    sections = [
+        f"# {info['name']}",
+        _warning(info),
+        _summary(info),
+        _evaluation(metrics),
+        _parity(parity),
+        _usage(info),
+    ]
+    body = "\n\n".join(s for s in sections if s)
+    return "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n\n" + body + "\n"
+
+
+def _results(metrics: dict[str, dict]) -> list[dict[str, Any]]:
+    results = []
+    for split, figures in metrics.items():
+        dataset = {"type": "xdd-party-building", "name": "party-building news (xdd gold corpus)", "split": split}
+        if figures["ner"]["labels"]:
+            micro = figures["ner"]["micro"]
+            results.append({
+                "task": {"type": "token-classification", "name": "Named entity recognition"},
+                "dataset": dataset,
+                "metrics": [
+                    {"type": name, "value": round(micro[name], 4), "name": f"Entity micro {name}"}
+                    for name in ("precision", "recall", "f1")
+                ] + [{"type": "f1", "value": round(figures["ner"]["macro"]["f1"], 4), "name": "Entity macro f1"}],
+            })  # fmt: skip
+        if figures["topics"]["labels"]:
+            block = figures["topics"]["paragraph"]
+            results.append({
+                "task": {"type": "text-classification", "name": "Paragraph topic classification (multi-label)"},
+                "dataset": dataset,
+                "metrics": [
+                    {"type": "f1", "value": round(block["micro"]["f1"], 4), "name": "Paragraph topic micro f1"},
+                    {"type": "f1", "value": round(block["macro"]["f1"], 4), "name": "Paragraph topic macro f1"},
+                ],
+            })  # fmt: skip
+    return results
+
+
+def _warning(info: dict[str, Any]) -> str:
+    backbone = info["backbone"]
+    if backbone["pretrained"] is False:
+        return (
+            f"> **Not a real model.** The backbone `{backbone['name']}` was a RANDOMLY initialised encoder "
+            "written by `xdd init-model` for tests and benchmarks. This bundle exercises the export and "
+            "inference code; its predictions mean nothing."
+        )
+    if backbone["pretrained"] is None:
+        return (
+            f"> The backbone `{backbone['name']}` could not be inspected at export time, so this card cannot "
+            "say whether it was a pre-trained encoder or a random test model."
+        )
+    return ""
+
+
+def _summary(info: dict[str, Any]) -> str:
+    text, labels, training = info["text"], info["labels"], info["training"]
+    thresholds = ", ".join(f"`{t}` {v:.2f}" for t, v in info["thresholds"].items()) or "none"
+    lines = [
+        "Vietnamese named entities and paragraph topics for party-building (xây dựng Đảng) news.",
+        "",
+        f"- kind: **{info['kind']}**" + (f", backbone `{info['backbone']['name']}`" if info["kind"] == "transformer" else ""),
+        f"- entity labels: {', '.join(f'`{x}`' for x in labels['entities']) or 'none'}",
+        f"- paragraph topics: {', '.join(f'`{x}`' for x in labels['topics']) or 'none'}; thresholds: {thresholds}",
+        f"- text pipeline: {text['normalizer']}; tone convention `{text['tone']}`, segmenter "
+        f"`{text['segmenter_version'] or text['segmenter']}`, windows of {text['max_tokens']} tokens "
+        f"overlapping by {text['overlap_words']} words (long documents are windowed, never truncated)",
+        f"- training run `{training['run']}`, config `training/config.yaml`, corpus SHA-256 "
+        f"`{training['corpus_sha256']}` ({training['documents']} documents)",
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _evaluation(metrics: dict[str, dict]) -> str:
+    if not metrics:
+        return "## Evaluation\n\nThe training run recorded no evaluation figures."
+    rows = ["| split | figure | value | 95% interval |", "|---|---|---|---|"]
+    for split, figures in metrics.items():
+        for name, block in _headline_blocks(figures):
+            low, high = block.get("ci95") or (None, None)
+            interval = f"{low:.3f}–{high:.3f}" if low is not None and high is not None else "n/a"
+            rows.append(f"| {split} | {name} | {block['f1']:.3f} | {interval} |")
+    n = {split: figures.get("n_documents") for split, figures in metrics.items()}
+    note = ", ".join(f"{split}: {count} documents" for split, count in n.items())
+    return "## Evaluation\n\n" + "\n".join(rows) + f"\n\nDocument-bootstrap intervals ({note}); details in `training/`."
+
+
+def _headline_blocks(figures: dict) -> list[tuple[str, dict]]:
+    blocks = []
+    if figures["ner"]["labels"]:
+        blocks += [("entity micro F1", figures["ner"]["micro"]), ("entity macro F1", figures["ner"]["macro"])]
+    if figures["topics"]["labels"]:
+        for level in ("paragraph", "document"):
+            blocks.append((f"{level} topic micro F1", figures["topics"][level]["micro"]))
+    return blocks
+
+
+def _parity(parity: dict[str, Any] | None) -> str:
+    if not parity:
+        return ""
+    rows = ["| model | max abs logit difference | word tag agreement | topic label agreement |", "|---|---|---|---|"]
+    for name, check in parity["checks"].items():
+        rows.append(
+            f"| `{check['file']}` ({name}) | {check['max_abs_logit_diff']:.2e} | "
+            f"{check['tag_agreement']:.2%} | {check['topic_agreement']:.2%} |"
+        )
+    return (
+        "## ONNX parity with PyTorch\n\n"
+        f"Checked at export time on {parity['documents']} documents ({parity['windows']} windows, "
+        f"{parity['words']} words, {parity['paragraphs']} paragraphs) from {parity['data']}:\n\n" + "\n".join(rows)
+    )
+
+
+def _usage(info: dict[str, Any]) -> str:
+    backends = "torch|onnx|onnx-int8" if info["kind"] == "transformer" else "torch"
+    return f"""## Usage
+
+```python
+from models.predictor import Predictor
+
+predictor = Predictor.load("models/{info['name']}")  # verifies SHA256SUMS first
+for doc in predictor.predict(["Ban Thường vụ Huyện uỷ Cao Lộc ..."]):
+    print([(e.text, e.label, e.score) for e in doc.entities], doc.topics)
+```
+
+```
+xdd predict --model models/{info['name']} articles/ --output predictions.jsonl --backend {backends.split('|')[0]}
+```
+
+Backends: {backends}. Offsets index the original text. See docs/inference.md of xdd."""

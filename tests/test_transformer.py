@@ -1,0 +1,108 @@
+"""Transformer training: wiring (overfit one document), config plumbing, missing backbone, resume."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from eval.evaluate import evaluate
+from models.corpus import read_documents
+from models.errors import BackboneUnavailable
+from models.labels import PARTY_BUILDING, LabelScheme
+from training.config import load_config
+from training.transformer import fit_transformer, window_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "training" / "configs" / "tiny-joint.yaml"
+ONE_DOC = ROOT / "data" / "annotations" / "000_cao-loc.jsonl"
+
+
+def tiny_config(backbone: Path, *overrides: str):
+    return load_config(TINY, [f"model.backbone={backbone}", "training.logging_steps=50", *overrides])
+
+
+@pytest.mark.slow
+def test_tiny_model_overfits_one_document_to_f1_above_095(tiny_model_dir, tmp_path):
+    docs = read_documents(ONE_DOC)
+    config = tiny_config(tiny_model_dir, "training.max_steps=300", "training.eval_steps=100",
+                         "training.learning_rate=3e-3")  # fmt: skip
+    predictor = fit_transformer(docs, docs, config, PARTY_BUILDING, tmp_path)
+    metrics = evaluate(docs, predictor.predict_documents(docs), scheme=PARTY_BUILDING, n_boot=0)
+    assert metrics["ner"]["micro"]["f1"] >= 0.95
+    assert metrics["topics"]["paragraph"]["micro"]["f1"] >= 0.95
+
+
+def test_training_windows_label_first_subwords_and_carry_paragraph_topics(tiny_model_dir):
+    from models.text_pipeline import TextPipeline
+
+    doc = read_documents(ONE_DOC)[0]
+    pipeline = TextPipeline.from_pretrained(tiny_model_dir)
+    rows = window_dataset([doc], pipeline, PARTY_BUILDING, "joint")
+    tags = PARTY_BUILDING.bio_tags()
+    labelled = [tags[i] for row in rows["labels"] for i in row if i != -100]
+    assert sum(t.startswith("B-") for t in labelled) == len(doc.entities)
+    assert all(len(ids) <= 256 for ids in rows["input_ids"])
+    assert rows["length"] == [len(ids) for ids in rows["input_ids"]]
+    first_topics = [float(t in doc.paragraphs[0].topics) for t in PARTY_BUILDING.topics]
+    assert rows["topic_labels"][0] == first_topics
+
+
+def test_a_corpus_without_topics_trains_a_ner_only_model(tiny_model_dir, tmp_path):
+    doc = read_documents(ONE_DOC)[0]
+    scheme = LabelScheme(entities=PARTY_BUILDING.entities, topics=())
+    for p in doc.paragraphs:
+        p.topics = []
+    predictor = fit_transformer([doc], [], tiny_config(tiny_model_dir, "training.max_steps=2"), scheme, tmp_path)
+    assert predictor.model.topic_head is None and predictor.model.ner_head is not None
+    (pred,) = predictor.predict_documents([doc.text])
+    assert all(p.topics == [] for p in pred.paragraphs)
+
+
+def test_a_missing_backbone_stops_before_any_work_naming_both_remedies(tmp_path):
+    doc = read_documents(ONE_DOC)[0]
+    config = tiny_config(tmp_path / "no-such-model")
+    with pytest.raises(BackboneUnavailable) as err:
+        fit_transformer([doc], [doc], config, PARTY_BUILDING, tmp_path / "run")
+    message = str(err.value)
+    assert str(tmp_path / "no-such-model") in message
+    assert "--set model.backbone=" in message and "xdd init-model" in message
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_unreachable_hub_id_fails_fast_with_the_remedies(monkeypatch, tmp_path):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    doc = read_documents(ONE_DOC)[0]
+    with pytest.raises(BackboneUnavailable, match="vinai/phobert-base.*cannot be reached"):
+        fit_transformer([doc], [doc], tiny_config("vinai/phobert-base"), PARTY_BUILDING, tmp_path)
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny_model_dir, tmp_path, caplog):
+    doc = read_documents(ONE_DOC)[0]
+    first = tiny_config(tiny_model_dir, "training.max_steps=4", "training.eval_steps=2")
+    fit_transformer([doc], [doc], first, PARTY_BUILDING, tmp_path)
+    assert (tmp_path / "checkpoints" / "checkpoint-4").is_dir()
+    longer = tiny_config(tiny_model_dir, "training.max_steps=6", "training.eval_steps=2")
+    with caplog.at_level(logging.INFO, logger="training.transformer"):
+        fit_transformer([doc], [doc], longer, PARTY_BUILDING, tmp_path, resume=True)
+    assert f"resuming from {tmp_path / 'checkpoints' / 'checkpoint-4'}" in caplog.text
+    state = json.loads((tmp_path / "checkpoints" / "checkpoint-6" / "trainer_state.json").read_text())
+    assert state["global_step"] == 6
+    evaluated = [e["step"] for e in state["log_history"] if "eval_selection" in e]
+    assert evaluated == [2, 4, 6], "the resumed run keeps the first run's history and adds step 6"
+
+
+def test_resume_without_a_checkpoint_says_so_and_starts_from_scratch(tiny_model_dir, tmp_path, caplog):
+    doc = read_documents(ONE_DOC)[0]
+    with caplog.at_level(logging.WARNING, logger="training.transformer"):
+        fit_transformer([doc], [doc], tiny_config(tiny_model_dir, "training.max_steps=1"), PARTY_BUILDING,
+                        tmp_path, resume=True)  # fmt: skip
+    assert "no checkpoint under" in caplog.text

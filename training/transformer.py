@@ -1,0 +1,231 @@
+"""Fine-tuning an encoder for NER and/or paragraph topics with the Hugging Face ``Trainer``.
+
+The steps, in order:
+
+1. load the backbone's tokenizer and encoder (or stop with the two remedies);
+2. encode documents into windows (text pipeline) with first-sub-word labels
+   and the paragraph's topics as a multi-hot vector per window;
+3. train with ``Trainer``: dynamic padding, length-grouped batches, dev
+   evaluation with the same predictor users run, best checkpoint kept, early
+   stopping, TensorBoard logs, ``--resume`` from the last checkpoint; the same
+   code runs under ``torchrun`` (Trainer's DDP);
+4. tune per-topic thresholds on dev and return a :class:`TransformerPredictor`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from datasets import Dataset
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+
+from eval.evaluate import evaluate
+from models.document import Document
+from models.joint_model import JointModel
+from models.labels import LabelScheme
+from models.text_pipeline import IGNORE_INDEX, TextPipeline
+from models.transformer_predictor import TransformerPredictor, pad_batch
+from training.backbone import load_encoder, load_tokenizer
+from training.config import Config
+from training.cv import TrainFn
+from training.thresholds import DEFAULT_THRESHOLD, tune_thresholds
+
+log = logging.getLogger(__name__)
+SELECTION = "selection"
+
+
+def effective_task(config: Config, scheme: LabelScheme) -> str:
+    """The configured task, narrowed to what the corpus has (no topics → NER only, and vice versa)."""
+    task = config.task
+    if not scheme.topics and task != "ner":
+        log.info("the corpus declares no topics: training NER only")
+        task = "ner"
+    if not scheme.entities and task != "topics":
+        log.info("the corpus declares no entity labels: training topics only")
+        task = "topics"
+    return task
+
+
+def window_dataset(docs: list[Document], pipeline: TextPipeline, scheme: LabelScheme, task: str) -> Dataset:
+    """One row per window: ``input_ids``, ``length``, and ``labels`` / ``topic_labels`` for the task's heads."""
+    tag_ids = {tag: i for i, tag in enumerate(scheme.bio_tags())}
+    rows: dict[str, list[Any]] = {"input_ids": [], "length": []}
+    if task != "topics":
+        rows["labels"] = []
+    if task != "ner":
+        rows["topic_labels"] = []
+    for doc in docs:
+        encoded = pipeline.encode_document(doc, with_labels=True)
+        for window in encoded.windows:
+            rows["input_ids"].append(window.input_ids)
+            rows["length"].append(len(window.input_ids))
+            if "labels" in rows:
+                rows["labels"].append(encoded.token_labels(window, tag_ids))
+            if "topic_labels" in rows:
+                topics = doc.paragraphs[window.paragraph].topics
+                rows["topic_labels"].append([float(t in topics) for t in scheme.topics])
+    return Dataset.from_dict(rows)
+
+
+@dataclass
+class WindowCollator:
+    """Pads a batch to its longest window (dynamic padding); labels are padded with -100."""
+
+    pad_id: int
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        ids, mask = pad_batch([f["input_ids"] for f in features], self.pad_id)
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if "labels" in features[0]:
+            labels, _ = pad_batch([f["labels"] for f in features], IGNORE_INDEX)
+            batch["labels"] = labels
+        if "topic_labels" in features[0]:
+            batch["topic_labels"] = torch.tensor([f["topic_labels"] for f in features], dtype=torch.float)
+        return batch
+
+
+def dev_scorer(trainer_ref: list[Trainer], predictor: TransformerPredictor, dev: list[Document], task: str):
+    """``compute_metrics`` for Trainer: score dev documents with the predictor users run.
+
+    The Trainer's own logits are not used (their order follows the length-grouped
+    sampler); running the predictor keeps training-time figures identical to what
+    ``xdd evaluate`` reports.
+    """
+
+    def compute_metrics(_: Any) -> dict[str, float]:
+        predictor.model = trainer_ref[0].model
+        predictor.device = next(predictor.model.parameters()).device
+        metrics = evaluate(dev, predictor.predict_documents(dev), scheme=predictor.scheme, n_boot=0)
+        figures = {
+            "entity_f1": metrics["ner"]["micro"]["f1"],
+            "topic_f1": metrics["topics"]["paragraph"]["micro"]["f1"],
+        }
+        chosen = {"ner": ["entity_f1"], "topics": ["topic_f1"], "joint": ["entity_f1", "topic_f1"]}[task]
+        figures[SELECTION] = sum(figures[k] for k in chosen) / len(chosen)
+        return figures
+
+    return compute_metrics
+
+
+def training_arguments(config: Config, work_dir: Path, task: str, has_dev: bool) -> TrainingArguments:
+    t = config.training
+    strategy = "steps" if t.eval_steps else "epoch"
+    return TrainingArguments(
+        output_dir=str(work_dir / "checkpoints"),
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps,
+        learning_rate=t.learning_rate,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.batch_size,
+        weight_decay=t.weight_decay,
+        warmup_steps=t.warmup_ratio,
+        seed=t.seed,
+        data_seed=t.seed,
+        eval_strategy=strategy if has_dev else "no",
+        save_strategy=strategy,
+        eval_steps=t.eval_steps or None,
+        save_steps=t.eval_steps or None,
+        save_total_limit=2,
+        load_best_model_at_end=has_dev,
+        metric_for_best_model=SELECTION if has_dev else None,
+        greater_is_better=True,
+        logging_steps=t.logging_steps,
+        report_to=["tensorboard"],
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
+        length_column_name="length",
+        label_names=[n for n, on in (("labels", task != "topics"), ("topic_labels", task != "ner")) if on],
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
+    )
+
+
+def fit_transformer(
+    train_docs: list[Document],
+    dev_docs: list[Document],
+    config: Config,
+    scheme: LabelScheme,
+    work_dir: str | Path,
+    resume: bool = False,
+) -> TransformerPredictor:
+    """Train on ``train_docs``, select on ``dev_docs``; the returned predictor holds the best model."""
+    work_dir = Path(work_dir)
+    set_seed(config.training.seed)
+    task = effective_task(config, scheme)
+    tokenizer = load_tokenizer(config.model.backbone)
+    encoder = load_encoder(config.model.backbone)
+    pipeline = TextPipeline(config.text.for_saving(), tokenizer)
+    model = JointModel(
+        encoder,
+        num_tags=len(scheme.bio_tags()) if task != "topics" else 0,
+        num_topics=len(scheme.topics) if task != "ner" else 0,
+        dropout=config.model.head_dropout,
+        ner_loss_weight=config.training.ner_loss_weight,
+        topic_loss_weight=config.training.topic_loss_weight,
+    )
+    thresholds = {t: DEFAULT_THRESHOLD for t in scheme.topics}
+    predictor = TransformerPredictor(model, pipeline, scheme, thresholds, batch_size=config.training.batch_size)
+    train_set = window_dataset(train_docs, pipeline, scheme, task)
+    has_dev = bool(dev_docs)
+    log.info("training %s on %d windows from %d documents (task %s)", config.model.backbone, len(train_set),
+             len(train_docs), task)  # fmt: skip
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(work_dir / "tensorboard")
+    trainer_ref: list[Trainer] = []
+    callbacks = []
+    if has_dev and config.training.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(config, work_dir, task, has_dev),
+        train_dataset=train_set,
+        eval_dataset=window_dataset(dev_docs, pipeline, scheme, task) if has_dev else None,
+        data_collator=WindowCollator(tokenizer.pad_token_id),
+        compute_metrics=dev_scorer(trainer_ref, predictor, dev_docs, task) if has_dev else None,
+        callbacks=callbacks,
+    )
+    trainer_ref.append(trainer)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(work_dir) if resume else None)
+    predictor.model = trainer.model.eval()
+    predictor.device = next(predictor.model.parameters()).device
+    if has_dev and task != "ner":
+        predictor.thresholds = tune_thresholds(dev_docs, predictor.predict_documents(dev_docs), scheme.topics)
+        log.info("topic thresholds tuned on dev: %s", predictor.thresholds)
+    return predictor
+
+
+def resume_checkpoint(work_dir: Path) -> str | bool:
+    """The last checkpoint to resume from; a clear message when there is none."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = work_dir / "checkpoints"
+    last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    if last is None:
+        log.warning("--resume: no checkpoint under %s, starting from scratch", folder)
+        return False
+    log.info("resuming from %s", last)
+    return last
+
+
+def make_train_fn(config: Config, resume: bool = False, keep_checkpoints: bool = True) -> TrainFn:
+    """:func:`fit_transformer` as a ``training.cv.TrainFn``; the backbone is checked now, before any work.
+
+    ``resume`` continues from the last checkpoint in the work folder.  Without
+    ``keep_checkpoints`` (cross-validation folds) the checkpoints are removed
+    once the fold's best model is in memory.
+    """
+    load_tokenizer(config.model.backbone)
+
+    def train_fn(train: list[Document], dev: list[Document], cfg: Config, scheme: LabelScheme,
+                 work_dir: Path) -> TransformerPredictor:  # fmt: skip
+        predictor = fit_transformer(train, dev, cfg, scheme, work_dir, resume=resume)
+        if not keep_checkpoints:
+            shutil.rmtree(Path(work_dir) / "checkpoints", ignore_errors=True)
+        return predictor
+
+    return train_fn
