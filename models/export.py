@@ -38,7 +38,7 @@ OPTIONAL_RUN_FILES = ("git.json", "train.log")
 METRICS_FILES = {"test": "test/metrics.json", "dev": "dev/metrics.json", "evaluation": "metrics.json"}
 ONNX_FILE, INT8_FILE, PARITY_FILE = "model.onnx", "model.int8.onnx", "parity.json"
 RANDOM_BACKBONE_MARKER = "Random PhoBERT-format encoder"  # first line of `xdd init-model`'s README.md
-NORMALIZER = "Unicode NFC per character cluster, whitespace and invisible characters as spaces"
+NORMALIZER = "Unicode NFC per character cluster, whitespace and invisible characters as spaces, tone marks"
 
 
 @dataclass
@@ -150,7 +150,7 @@ def bundle_info(run: Run, folder: Path, name: str) -> dict[str, Any]:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "labels": labels,
         "thresholds": thresholds,
-        "text": {**text, "normalizer": f"{NORMALIZER}, tone marks '{text['tone']}'"},
+        "text": {**text, "normalizer": f"{NORMALIZER} placed by the '{text['tone']}' convention"},
         "backbone": backbone_info,
         "files": files,
         "training": {
@@ -195,13 +195,13 @@ def _add_onnx(
     from models.parity import parity_check
     from models.transformer_predictor import TransformerPredictor
 
+    docs, source, changed = parity_documents(run, data)
     predictor = TransformerPredictor.load(folder)
     export_onnx(predictor.model, folder / ONNX_FILE)
     files = {"fp32": ONNX_FILE}
     if quantize == "int8":
         quantize_int8(folder / ONNX_FILE, folder / INT8_FILE)
         files["int8"] = INT8_FILE
-    docs, source, changed = parity_documents(run, data)
     say(f"parity check on {len(docs)} documents from {source}")
     scorers = {name: OnnxScorer(folder / file) for name, file in files.items()}
     parity = parity_check(predictor, scorers, docs)

@@ -38,6 +38,7 @@ SHAPES = {
 }
 PHOBERT_BASE_VOCAB_SIZE = 64001  # vinai/phobert-base: 4 specials + 63996 vocab.txt entries + <mask>
 DEFAULT_VOCAB_SIZE = {"tiny": 8000, "phobert-base": PHOBERT_BASE_VOCAB_SIZE}
+MAX_TOKENS = 256  # PhoBERT's longest input, <s> and </s> included
 _SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 _END = "</w>"
 
@@ -59,13 +60,12 @@ def encoder_config(shape: str, vocab_size: int):
     """The ``RobertaConfig`` of ``shape``; ``phobert-base`` is vinai/phobert-base's exactly."""
     from transformers import RobertaConfig
 
-    if shape not in SHAPES:
-        raise ConfigError(f"unknown model shape {shape!r}; expected one of {', '.join(SHAPES)}")
+    _check_shape(shape)
     if shape == "phobert-base":
         vocab_size = PHOBERT_BASE_VOCAB_SIZE
     return RobertaConfig(
         vocab_size=vocab_size,
-        max_position_embeddings=258,  # 256 tokens + the padding offset of RoBERTa positions
+        max_position_embeddings=MAX_TOKENS + 2,  # RoBERTa positions start after the padding index (1)
         type_vocab_size=1,
         pad_token_id=1,
         bos_token_id=0,
@@ -89,8 +89,7 @@ def init_model(
     import torch
     from transformers import RobertaModel
 
-    if shape not in SHAPES:
-        raise ConfigError(f"unknown model shape {shape!r}; expected one of {', '.join(SHAPES)}")
+    _check_shape(shape)
     settings = settings or TextSettings()
     target = min(vocab_size or DEFAULT_VOCAB_SIZE[shape], PHOBERT_BASE_VOCAB_SIZE)
     counts = word_counts(texts, settings)
@@ -98,15 +97,16 @@ def init_model(
         raise ConfigError("the corpus has no text to learn a vocabulary from; give --corpus with articles")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    merges = learn_merges(counts, target)
-    tokenizer = write_phobert_files(folder, merges, counts, target)
+    tokenizer = write_phobert_files(folder, learn_merges(counts, target), counts, target)
     tokenizer.save_pretrained(str(folder))
     failures = round_trip_failures(tokenizer, counts)
     config = encoder_config(shape, len(tokenizer))
     torch.manual_seed(seed)
     RobertaModel(config).save_pretrained(str(folder))
     settings.save(folder)
-    report = InitReport(folder, shape, config.vocab_size, len(tokenizer), len(merges), len(counts), failures)
+    report = InitReport(
+        folder, shape, config.vocab_size, len(tokenizer), len(tokenizer.bpe_ranks), len(counts), failures
+    )
     (folder / "README.md").write_text(_readme(report, settings), encoding="utf-8")
     return report
 
@@ -140,7 +140,13 @@ def write_phobert_files(folder: Path, merges: list[tuple[str, str]], counts: Cou
     from transformers import PhobertTokenizer
 
     alphabet = sorted({c for form in counts for c in form})
-    merges = merges[: max(0, limit - len(_SPECIALS) - 2 * len(alphabet))]
+    room = limit - len(_SPECIALS) - 2 * len(alphabet)
+    if room < 0:
+        raise ConfigError(
+            f"a vocabulary of {limit} cannot hold the {len(_SPECIALS)} special tokens and the corpus's "
+            f"{len(alphabet)} characters (each word-final and not); ask for at least {limit - room}"
+        )
+    merges = merges[:room]
     codes, vocab = folder / "bpe.codes", folder / "vocab.txt"
     # The count field is not used by PhobertTokenizer (nor fastBPE's applyBPE) and the
     # trainer does not expose pair frequencies: we write a count that falls with the rank.
@@ -154,7 +160,7 @@ def write_phobert_files(folder: Path, merges: list[tuple[str, str]], counts: Cou
             frequency[token] += n
     ranked = sorted(_unique(symbols), key=lambda s: -frequency[s])
     vocab.write_text("".join(f"{s} {frequency[s]}\n" for s in ranked), encoding="utf-8")
-    return PhobertTokenizer(str(vocab), str(codes))
+    return PhobertTokenizer(str(vocab), str(codes), model_max_length=MAX_TOKENS)
 
 
 def round_trip_failures(tokenizer, counts: Counter[str]) -> list[str]:
@@ -167,6 +173,11 @@ def round_trip_failures(tokenizer, counts: Counter[str]) -> list[str]:
         ):
             failures.append(form)
     return failures
+
+
+def _check_shape(shape: str) -> None:
+    if shape not in SHAPES:
+        raise ConfigError(f"unknown model shape {shape!r}; expected one of {', '.join(SHAPES)}")
 
 
 def _phobert_token(symbol: str) -> str:

@@ -24,7 +24,7 @@ def model_card(
         "language": "vi",
         "license": license_id,
         "library_name": "xdd",
-        "tags": TAGS + ([info["backbone"]["name"]] if info["backbone"]["pretrained"] else ["random-weights"]),
+        "tags": TAGS + _backbone_tags(info["backbone"]),
         "model-index": [{"name": info["name"], "results": _results(metrics)}],
     }
     sections = [
@@ -42,12 +42,11 @@ def model_card(
 def _results(metrics: dict[str, dict]) -> list[dict[str, Any]]:
     results = []
     for split, figures in metrics.items():
-        dataset = {"type": "xdd-party-building", "name": "party-building news (xdd gold corpus)", "split": split}
         if figures["ner"]["labels"]:
             micro = figures["ner"]["micro"]
             results.append({
                 "task": {"type": "token-classification", "name": "Named entity recognition"},
-                "dataset": dataset,
+                "dataset": _dataset(split),
                 "metrics": [
                     {"type": name, "value": round(micro[name], 4), "name": f"Entity micro {name}"}
                     for name in ("precision", "recall", "f1")
@@ -57,7 +56,7 @@ def _results(metrics: dict[str, dict]) -> list[dict[str, Any]]:
             block = figures["topics"]["paragraph"]
             results.append({
                 "task": {"type": "text-classification", "name": "Paragraph topic classification (multi-label)"},
-                "dataset": dataset,
+                "dataset": _dataset(split),
                 "metrics": [
                     {"type": "f1", "value": round(block["micro"]["f1"], 4), "name": "Paragraph topic micro f1"},
                     {"type": "f1", "value": round(block["macro"]["f1"], 4), "name": "Paragraph topic macro f1"},
@@ -66,15 +65,28 @@ def _results(metrics: dict[str, dict]) -> list[dict[str, Any]]:
     return results
 
 
+def _dataset(split: str) -> dict[str, str]:
+    """A fresh dict per result (a shared one would be written as a YAML alias, which the Hub does not read)."""
+    return {"type": "xdd-party-building", "name": "party-building news (xdd gold corpus)", "split": split}
+
+
+def _backbone_tags(backbone: dict[str, Any] | None) -> list[str]:
+    if backbone is None:
+        return ["crf", "tf-idf"]
+    return ["random-weights"] if backbone["random_init"] else ["transformer"]
+
+
 def _warning(info: dict[str, Any]) -> str:
     backbone = info["backbone"]
-    if backbone["pretrained"] is False:
+    if backbone is None:
+        return ""
+    if backbone["random_init"]:
         return (
             f"> **Not a real model.** The backbone `{backbone['name']}` was a RANDOMLY initialised encoder "
             "written by `xdd init-model` for tests and benchmarks. This bundle exercises the export and "
             "inference code; its predictions mean nothing."
         )
-    if backbone["pretrained"] is None:
+    if backbone["random_init"] is None:
         return (
             f"> The backbone `{backbone['name']}` could not be inspected at export time, so this card cannot "
             "say whether it was a pre-trained encoder or a random test model."
@@ -84,18 +96,19 @@ def _warning(info: dict[str, Any]) -> str:
 
 def _summary(info: dict[str, Any]) -> str:
     text, labels, training = info["text"], info["labels"], info["training"]
+    documents = ", ".join(f"{role} {n}" for role, n in training["documents"].items())
     thresholds = ", ".join(f"`{t}` {v:.2f}" for t, v in info["thresholds"].items()) or "none"
     lines = [
         "Vietnamese named entities and paragraph topics for party-building (xây dựng Đảng) news.",
         "",
-        f"- kind: **{info['kind']}**" + (f", backbone `{info['backbone']['name']}`" if info["kind"] == "transformer" else ""),
+        f"- kind: **{info['kind']}**" + (f", backbone `{info['backbone']['name']}`" if info["backbone"] else ""),
         f"- entity labels: {', '.join(f'`{x}`' for x in labels['entities']) or 'none'}",
         f"- paragraph topics: {', '.join(f'`{x}`' for x in labels['topics']) or 'none'}; thresholds: {thresholds}",
-        f"- text pipeline: {text['normalizer']}; tone convention `{text['tone']}`, segmenter "
+        f"- text pipeline: {text['normalizer']}; segmenter "
         f"`{text['segmenter_version'] or text['segmenter']}`, windows of {text['max_tokens']} tokens "
         f"overlapping by {text['overlap_words']} words (long documents are windowed, never truncated)",
         f"- training run `{training['run']}`, config `training/config.yaml`, corpus SHA-256 "
-        f"`{training['corpus_sha256']}` ({training['documents']} documents)",
+        f"`{training['corpus_sha256']}` (documents: {documents})",
     ]  # fmt: skip
     return "\n".join(lines)
 
@@ -131,13 +144,17 @@ def _parity(parity: dict[str, Any] | None) -> str:
     for name, check in parity["checks"].items():
         rows.append(
             f"| `{check['file']}` ({name}) | {check['max_abs_logit_diff']:.2e} | "
-            f"{check['tag_agreement']:.2%} | {check['topic_agreement']:.2%} |"
+            f"{_percent(check['tag_agreement'])} | {_percent(check['topic_agreement'])} |"
         )
     return (
         "## ONNX parity with PyTorch\n\n"
         f"Checked at export time on {parity['documents']} documents ({parity['windows']} windows, "
         f"{parity['words']} words, {parity['paragraphs']} paragraphs) from {parity['data']}:\n\n" + "\n".join(rows)
     )
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
 
 
 def _usage(info: dict[str, Any]) -> str:

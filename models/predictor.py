@@ -72,7 +72,7 @@ class Predictor:
         elif backend == "torch":
             predict = _torch(path, device, batch_size)
         else:
-            predict = _onnx(path, info, backend, device, batch_size, threads)
+            predict = _onnx(path, backend, device, batch_size, threads)
         return cls(path, info, backend, scheme, predict)
 
     @property
@@ -125,14 +125,14 @@ def _torch_device(device: str) -> str:
 
 
 def _onnx(
-    path: Path, info: dict[str, Any], backend: str, device: str, batch_size: int, threads: int | None
+    path: Path, backend: str, device: str, batch_size: int, threads: int | None
 ) -> Callable[[Sequence[str | Document]], list[Document]]:
     from models.onnx_backend import OnnxScorer
     from models.text_pipeline import TextPipeline
     from models.transformer_predictor import MODEL_INFO_FILE, batched_window_logits, predict_with
 
     file = ONNX_FILES[backend]
-    if file not in info.get("files", {}).values():
+    if not (path / file).is_file():
         raise BundleError(
             f"{path}: this bundle has no {file}; export it with `xdd export RUN --out {path} --onnx"
             f"{' --quantize int8' if backend == 'onnx-int8' else ''} --force`, or use backend 'torch'"

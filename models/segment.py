@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 from models.normalize import strip_marks
 from models.syllables import syllable_spans
 
-SEGMENTERS = ("underthesea", "pyvi", "none", "presegmented")
+SEGMENTERS = ("underthesea", "pyvi", "none", "presegmented")  # the functions are in _SEGMENTERS, at the end
 _NON_SPACE = re.compile(r"\S+")
 
 
@@ -45,16 +45,51 @@ def segmenter_version(name: str) -> str:
 
 
 def get_segmenter(name: str) -> Callable[[str], list[tuple[int, int]]]:
-    """The function that splits a normalised text into word spans for segmenter ``name``."""
-    segmenters = {
-        "underthesea": _underthesea_words,
-        "pyvi": _pyvi_words,
-        "none": syllable_spans,
-        "presegmented": _whitespace_words,
-    }
-    if name not in segmenters:
+    """The function that splits a normalised text into word spans for segmenter ``name``.
+
+    Every segmenter's words are then split at punctuation
+    (:func:`split_at_punctuation`), so a word never straddles a place where an
+    entity may begin or end: ``LSO-Năm`` (one underthesea word) is ``LSO``,
+    ``-``, ``Năm``, and the predicted ORG can stop at ``LSO``.
+    """
+    if name not in SEGMENTERS:
         raise ValueError(f"unknown segmenter {name!r}; expected one of {', '.join(SEGMENTERS)}")
-    return segmenters[name]
+    segment = _SEGMENTERS[name]
+    return lambda text: split_at_punctuation(text, segment(text))
+
+
+def split_at_punctuation(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Word spans cut so that each punctuation character stands alone, except inside numbers.
+
+    Words become unions of the canonical syllable tokens
+    (:mod:`models.syllables`), the grid entities are annotated and scored on.
+    A punctuation character written between two digits without spaces
+    (``1.324``, ``23/01/2021``, ``2017-2022``) stays inside its number: the
+    scheme never puts an entity boundary there.
+    """
+    words: list[tuple[int, int]] = []
+    for start, end in spans:
+        tokens = syllable_spans(text, start, end)
+        glue = [_numeric_glue(text, tokens, k) for k in range(len(tokens))]
+        for k, (a, b) in enumerate(tokens):
+            syllables = k and not _is_punctuation(text, tokens[k]) and not _is_punctuation(text, tokens[k - 1])
+            if syllables or (k and (glue[k] or glue[k - 1])):
+                words[-1] = (words[-1][0], b)
+            else:
+                words.append((a, b))
+    return words
+
+
+def _is_punctuation(text: str, token: tuple[int, int]) -> bool:
+    return token[1] - token[0] == 1 and not (text[token[0]].isalnum() or text[token[0]] == "_")
+
+
+def _numeric_glue(text: str, tokens: list[tuple[int, int]], k: int) -> bool:
+    """Token ``k`` is punctuation written tight between a digit and a digit."""
+    if not 0 < k < len(tokens) - 1 or not _is_punctuation(text, tokens[k]):
+        return False
+    (_, before), (a, b), (after, _) = tokens[k - 1], tokens[k], tokens[k + 1]
+    return before == a and b == after and text[before - 1].isdigit() and text[after].isdigit()
 
 
 def sentence_starts(text: str) -> list[int]:
@@ -148,3 +183,11 @@ def _pyvi_words(text: str) -> list[tuple[int, int]]:
     from pyvi import ViTokenizer
 
     return align_pieces(text, [w.replace("_", " ") for w in ViTokenizer.tokenize(text).split()])
+
+
+_SEGMENTERS = {
+    "underthesea": _underthesea_words,
+    "pyvi": _pyvi_words,
+    "none": syllable_spans,
+    "presegmented": _whitespace_words,
+}

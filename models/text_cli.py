@@ -20,6 +20,9 @@ from typing import Any, Iterator, Sequence
 
 from models.document import Document, Entity
 from models.errors import CorpusError
+from models.local_model import SHAPES
+from models.normalize import TONE_CONVENTIONS
+from models.segment import SEGMENTERS
 
 SUMMARY_KEYS = ("entities", "recovered", "split_words", "windows", "max_tokens")
 
@@ -32,25 +35,29 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "randomly initialised RoBERTa encoder. For tests and benchmarks only: it is not a trained model.",
     )
     init.add_argument("outdir", type=Path, help="folder to write (created if missing)")
-    init.add_argument("--shape", choices=("tiny", "phobert-base"), default="tiny",
+    init.add_argument("--shape", choices=tuple(SHAPES), default="tiny",
                       help="tiny: 64 hidden, 2 layers (fast on CPU); phobert-base: vinai/phobert-base's config")
     init.add_argument("--corpus", type=Path, required=True,
                       help="a .jsonl corpus file, a .txt article, or a folder of them")
     init.add_argument("--vocab-size", type=int, default=None,
                       help="most vocabulary entries to learn (default 8000 for tiny, 64001 for phobert-base)")
-    init.add_argument("--tone", choices=("old", "new", "none"), default="old", help="tone-mark convention")
-    init.add_argument("--segmenter", choices=("underthesea", "pyvi", "none", "presegmented"), default="underthesea")
+    init.add_argument("--tone", choices=TONE_CONVENTIONS, default="old",
+                      help="tone-mark convention of the vocabulary (old: hoá, Uỷ as in PhoBERT; new: hóa, Ủy)")
+    init.add_argument("--segmenter", choices=SEGMENTERS, default="underthesea", help="word segmenter")
     init.add_argument("--seed", type=int, default=0, help="random seed of the weights")
     init.set_defaults(func=run_init_model)
 
     check = subparsers.add_parser(
         "check-alignment",
         help="check that gold entities survive the text pipeline exactly; measure its throughput",
-        description="Exit status 0 when every entity is recovered and every window fits max_tokens, 1 otherwise.",
+        description="Run a gold corpus through a model's text pipeline and back (spans -> words -> IOB2 tags -> "
+        "sub-word labels -> windows -> tags -> spans) and report the entities recovered exactly, words split at "
+        "entity edges, windows, the longest window, sub-words per word and the throughput. Exit status 0 when "
+        "every entity is recovered and every window fits max_tokens, 1 otherwise.",
     )
     check.add_argument("path", type=Path, help="a .jsonl corpus file or a folder of them")
     check.add_argument("--model", type=Path, required=True, help="model folder (tokenizer + text_settings.json)")
-    check.add_argument("--segmenter", choices=("underthesea", "pyvi", "none", "presegmented"), default=None,
+    check.add_argument("--segmenter", choices=SEGMENTERS, default=None,
                        help="override the model's segmenter")
     check.add_argument("--repeat", type=int, default=1,
                        help="time this many passes (fresh sub-word cache each) and report the median")
@@ -67,8 +74,8 @@ def run_init_model(args: argparse.Namespace) -> int:
     hf_logging.disable_progress_bar()
     settings = TextSettings(tone=args.tone, segmenter=args.segmenter)
     report = init_model(args.outdir, args.shape, corpus_texts(args.corpus), settings, args.vocab_size, args.seed)
-    print(f"wrote {report.folder}: RANDOM {report.shape} encoder (not a trained model), vocabulary {report.vocab_size}, "
-          f"{report.merges} merges from {report.distinct_words} distinct words")  # fmt: skip
+    print(f"wrote {report.folder}: RANDOM {report.shape} encoder (not a trained model), "
+          f"vocabulary {report.vocab_size}, {report.merges} merges from {report.distinct_words} distinct words")  # fmt: skip
     if report.round_trip_failures:
         print(f"warning: {len(report.round_trip_failures)} corpus words do not round-trip through the tokenizer, "
               f"e.g. {report.round_trip_failures[:5]}")  # fmt: skip

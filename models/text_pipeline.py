@@ -323,9 +323,7 @@ def _sentence_ranges(words: Sequence[Word], starts: Sequence[int]) -> list[tuple
     pending = iter(sorted(starts))
     boundary = next(pending, None)
     for k, word in enumerate(words):
-        if ranges and boundary is not None and word.start >= boundary:
-            ranges.append((k, k + 1))
-        elif ranges:
+        if ranges and (boundary is None or word.start < boundary):
             ranges[-1] = (ranges[-1][0], k + 1)
         else:
             ranges.append((k, k + 1))

@@ -29,7 +29,7 @@ TAG_IDS = {tag: k for k, tag in enumerate(PARTY_BUILDING.bio_tags())}
 
 # --- Vietnamese-like text --------------------------------------------------------------------
 
-ONSETS = ["", "b", "c", "ch", "d", "đ", "g", "h", "kh", "l", "m", "n", "ng", "nh", "ph", "qu", "t", "th", "tr", "v", "x"]
+ONSETS = ["", "b", "c", "ch", "đ", "g", "gi", "h", "kh", "l", "m", "n", "ng", "nh", "ph", "qu", "t", "th", "tr", "x"]
 NUCLEI = ["a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "oa", "oe", "uy", "ươ", "iê", "uô"]
 CODAS = ["", "", "c", "ch", "m", "n", "ng", "nh", "p", "t", "i", "o", "u"]
 TONES = ["", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323"]
@@ -50,7 +50,8 @@ def syllables(draw) -> str:
 @st.composite
 def paragraphs(draw, max_words: int = 40) -> str:
     words = draw(st.lists(syllables(), min_size=1, max_size=max_words))
-    gaps = draw(st.lists(st.sampled_from([" ", " ", " ", "  ", "\u00a0", " \t"]), min_size=len(words), max_size=len(words)))
+    gap = st.sampled_from([" ", " ", " ", "  ", "\u00a0", " \t"])
+    gaps = draw(st.lists(gap, min_size=len(words), max_size=len(words)))
     return "".join(w + g for w, g in zip(words, gaps)).strip()
 
 

@@ -33,8 +33,10 @@ def test_the_folder_loads_like_phobert_base(tiny_model_dir, tokenizer) -> None:
     model = AutoModel.from_pretrained(str(tiny_model_dir), local_files_only=True)
     assert type(tokenizer).__name__ == "PhobertTokenizer"
     assert model.config.vocab_size == len(tokenizer)
-    assert (model.config.hidden_size, model.config.num_hidden_layers, model.config.max_position_embeddings) == (64, 2, 258)
-    assert (tokenizer.cls_token_id, tokenizer.pad_token_id, tokenizer.sep_token_id, tokenizer.unk_token_id) == (0, 1, 2, 3)
+    config = model.config
+    assert (config.hidden_size, config.num_hidden_layers, config.max_position_embeddings) == (64, 2, 258)
+    specials = (tokenizer.cls_token_id, tokenizer.pad_token_id, tokenizer.sep_token_id, tokenizer.unk_token_id)
+    assert specials == (0, 1, 2, 3)
     assert (tiny_model_dir / "model.safetensors").is_file()
     assert TextSettings.load(tiny_model_dir).segmenter_version.startswith("underthesea ")
 
@@ -99,6 +101,11 @@ def test_unknown_shape_is_rejected_naming_the_choices(tmp_path) -> None:
         init_model(tmp_path, "large", ["Huyện ủy"])
 
 
+def test_a_vocabulary_too_small_for_the_alphabet_is_rejected_with_the_minimum(tmp_path) -> None:
+    with pytest.raises(ConfigError, match=r"a vocabulary of 8 cannot hold .* 3 characters .*; ask for at least 11"):
+        init_model(tmp_path, "tiny", ["ab ab c"], vocab_size=8)
+
+
 def test_a_corpus_without_text_is_rejected(tmp_path) -> None:
     with pytest.raises(ConfigError, match="no text to learn a vocabulary from"):
         init_model(tmp_path, "tiny", ["  \n "])
@@ -109,7 +116,8 @@ def test_init_model_command_writes_a_folder_from_text_files(tmp_path, capsys) ->
 
     (tmp_path / "a.txt").write_text("Ban Thường vụ Huyện ủy Cao Lộc họp.\nHuyện ủy Cao Lộc họp.", encoding="utf-8")
     out = tmp_path / "model"
-    assert main(["init-model", str(out), "--corpus", str(tmp_path / "a.txt"), "--tone", "new", "--vocab-size", "60"]) == 0
+    argv = ["init-model", str(out), "--corpus", str(tmp_path / "a.txt"), "--tone", "new", "--vocab-size", "60"]
+    assert main(argv) == 0
     assert "RANDOM tiny encoder (not a trained model)" in capsys.readouterr().out
     assert json.loads((out / "text_settings.json").read_text(encoding="utf-8"))["tone"] == "new"
     assert json.loads((out / "config.json").read_text(encoding="utf-8"))["vocab_size"] <= 60

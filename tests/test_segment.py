@@ -77,7 +77,8 @@ def test_sentence_starts_are_offsets_of_the_text() -> None:
 
 
 def test_unknown_segmenter_is_rejected_naming_the_choices() -> None:
-    with pytest.raises(ValueError, match="unknown segmenter 'jieba'; expected one of underthesea, pyvi, none, presegmented"):
+    expected = "unknown segmenter 'jieba'; expected one of underthesea, pyvi, none, presegmented"
+    with pytest.raises(ValueError, match=expected):
         get_segmenter("jieba")
     with pytest.raises(ValueError, match="unknown segmenter 'jieba'"):
         segmenter_version("jieba")
@@ -88,7 +89,9 @@ def test_segmenter_version_names_the_installed_package() -> None:
     assert segmenter_version("none") == "none"
 
 
-WORDS = st.lists(st.sampled_from(["Huyện", "ủy", "hoà", "…", "10-CT/TW", "“Đảng”", "Cao", "x"]), min_size=1, max_size=30)
+WORDS = st.lists(
+    st.sampled_from(["Huyện", "ủy", "hoà", "…", "10-CT/TW", "“Đảng”", "Cao", "x"]), min_size=1, max_size=30
+)
 
 
 @given(WORDS, st.lists(st.tuples(st.integers(0, 60), st.sampled_from(["", "Z", "...", "ò"])), max_size=4),

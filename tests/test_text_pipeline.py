@@ -95,13 +95,27 @@ def test_presegmented_words_keep_their_underscores_in_the_original() -> None:
     ]  # fmt: skip
 
 
-def test_labelled_words_split_at_entity_edges_and_count_them() -> None:
+def test_words_never_straddle_punctuation_so_entity_edges_there_need_no_split() -> None:
     text = "LSO-Năm 2017 là năm thứ hai"
     entities = [Entity(0, 3, "ORG"), Entity(4, 12, "DATE")]
     words, tags, split = TextPipeline(TextSettings()).labelled_words(text, 0, len(text), entities)
-    assert split == 1
+    assert split == 0
     assert [text[w.start : w.end] for w in words][:4] == ["LSO", "-", "Năm", "2017"]
     assert tags[:4] == ["B-ORG", "O", "B-DATE", "I-DATE"]
+
+
+def test_labelled_words_split_at_entity_edges_inside_a_word_and_count_them() -> None:
+    text = "Ban Thường vụ Huyện ủy"
+    words, tags, split = TextPipeline(TextSettings()).labelled_words(text, 0, len(text), [Entity(0, 10, "ORG")])
+    assert split == 1
+    assert [text[w.start : w.end] for w in words][:3] == ["Ban", "Thường", "vụ"]
+    assert tags[:3] == ["B-ORG", "I-ORG", "O"]
+
+
+def test_numbers_keep_their_inner_punctuation_in_one_word() -> None:
+    text = "có 1.324 đảng viên ngày 23/01/2021, giai đoạn 2017-2022"
+    forms = [text[w.start : w.end] for w in TextPipeline(TextSettings()).words(text)]
+    assert {"1.324", "23/01/2021"} <= set(forms) and "," in forms
 
 
 def test_word_level_use_needs_no_tokenizer_but_encoding_does() -> None:
@@ -182,7 +196,7 @@ def test_fixture_corpus_entities_all_come_back_exactly(pipeline) -> None:
     tag_ids = {tag: k for k, tag in enumerate(PARTY_BUILDING.bio_tags())}
     report = text_cli.check_alignment(lambda: pipeline, docs, tag_ids)
     assert report["entities"] == report["recovered"] == 16
-    assert report["split_words"] >= 1  # "LSO-Năm"
+    assert report["split_words"] == 0  # "LSO-Năm" is three words: split at punctuation already
 
 
 @pytest.mark.skipif(not any(GOLD.glob("*.jsonl")), reason="the gold corpus is not written yet")
@@ -210,7 +224,8 @@ def test_check_alignment_rejects_labels_outside_the_scheme(tiny_model_dir, tmp_p
     shutil.copy(FIXTURES / "tricky.jsonl", tmp_path / "c.jsonl")
     (tmp_path / "labels.json").write_text(json.dumps({"entities": ["PER"], "topics": []}), encoding="utf-8")
     assert run_cli("check-alignment", tmp_path, "--model", tiny_model_dir) == 2
-    assert "id=tricky: entity label(s) ['DATE', 'DOCUMENT', 'LOC', 'ORG', 'POSITION'] are not in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "id=tricky: entity label(s) ['DATE', 'DOCUMENT', 'LOC', 'ORG', 'POSITION'] are not in" in err
 
 
 def test_check_alignment_exits_1_when_an_entity_is_lost(tiny_model_dir, tmp_path, capsys) -> None:

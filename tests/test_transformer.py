@@ -106,3 +106,26 @@ def test_resume_without_a_checkpoint_says_so_and_starts_from_scratch(tiny_model_
         fit_transformer([doc], [doc], tiny_config(tiny_model_dir, "training.max_steps=1"), PARTY_BUILDING,
                         tmp_path, resume=True)  # fmt: skip
     assert "no checkpoint under" in caplog.text
+
+
+def test_training_runs_unchanged_under_torchrun_with_two_cpu_processes(tiny_model_dir, tmp_path):
+    import shutil
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
+    out = tmp_path / "ddp"
+    command = [torchrun, "--nproc_per_node=2", f"--master_port={port}", "-m", "training.cli", "train",
+               "--config", str(TINY), "--set", f"model.backbone={tiny_model_dir}", "--set", "training.max_steps=3",
+               "--set", "training.eval_steps=3", "--set", f"data.train={ONE_DOC}", "--out", str(out)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = (out / "train.log").read_text(encoding="utf-8")
+    assert "world size 2" in log
+    state = json.loads((out / "checkpoints" / "checkpoint-3" / "trainer_state.json").read_text())
+    assert state["global_step"] == 3
+    assert (out / "model" / "model.safetensors").is_file()

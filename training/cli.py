@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "eval.cli",
     "models.text_cli",
     "training.train_cli",
+    "models.predict_cli",
 ]
 
 

@@ -190,6 +190,7 @@ def fit_transformer(
         callbacks=callbacks,
     )
     trainer_ref.append(trainer)
+    log.info("world size %d (%s)", trainer.args.world_size, trainer.args.device)
     trainer.train(resume_from_checkpoint=resume_checkpoint(work_dir) if resume else None)
     predictor.model = trainer.model.eval()
     predictor.device = next(predictor.model.parameters()).device
