@@ -131,7 +131,8 @@ def _copy_training_files(run: Run, target: Path) -> None:
 
 def bundle_info(run: Run, folder: Path, name: str) -> dict[str, Any]:
     """bundle.json: what the bundle is, in one readable file (the model files stay authoritative)."""
-    files = {backend: file for backend, file in (("onnx", ONNX_FILE), ("onnx-int8", INT8_FILE)) if (folder / file).is_file()}
+    candidates = (("onnx", ONNX_FILE), ("onnx-int8", INT8_FILE))
+    files = {backend: file for backend, file in candidates if (folder / file).is_file()}
     if run.kind == "transformer":
         labels, thresholds = run.description["labels"], run.description["thresholds"]
         text = _json(folder / "text_settings.json")

@@ -87,7 +87,8 @@ class OnnxScorer:
             raise BundleError(f"{path}: unexpected ONNX outputs {unknown}; expected {', '.join(HEAD_OUTPUTS)}")
 
     def __call__(self, input_ids: Any, attention_mask: Any) -> dict[str, np.ndarray]:
-        feed = {name: np.asarray(value, dtype=np.int64) for name, value in zip(INPUT_NAMES, (input_ids, attention_mask))}
+        values = (input_ids, attention_mask)
+        feed = {name: np.asarray(value, dtype=np.int64) for name, value in zip(INPUT_NAMES, values)}
         return dict(zip(self.output_names, self.session.run(self.output_names, feed)))
 
 

@@ -26,7 +26,9 @@ from models.transformer_predictor import (
 )
 
 
-def parity_check(predictor: TransformerPredictor, scorers: dict[str, Scorer], docs: Sequence[Document]) -> dict[str, Any]:
+def parity_check(
+    predictor: TransformerPredictor, scorers: dict[str, Scorer], docs: Sequence[Document]
+) -> dict[str, Any]:
     """Compare each scorer in ``scorers`` (by name) with ``predictor``'s PyTorch forward pass on ``docs``.
 
     Returns counts of what was compared and, per scorer, the maximum absolute

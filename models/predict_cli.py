@@ -41,7 +41,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("run", type=Path, help="the run folder `xdd train` wrote (runs/NAME)")
     export.add_argument("--out", type=Path, required=True, help="bundle folder to write, e.g. models/NAME")
     export.add_argument("--onnx", action="store_true", help="add model.onnx and check it against PyTorch")
-    export.add_argument("--quantize", choices=("int8",), help="add a dynamically quantised model.int8.onnx (implies --onnx)")
+    export.add_argument("--quantize", choices=("int8",),
+                        help="add a dynamically quantised model.int8.onnx (implies --onnx)")
     export.add_argument("--data", type=Path, help="corpus for the ONNX parity check (default: the run's corpus)")
     export.add_argument("--license", default="other", help="license id for the model card (default: other)")
     export.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
@@ -54,13 +55,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "errors file); 2 usage, bundle or output error.",
     )
     predict.add_argument("inputs", nargs="+", metavar="INPUT",
-                         help=".txt file, folder (recursive *.txt and *.jsonl), .jsonl with a 'text' field, or - for stdin")
+                         help=".txt file, folder (*.txt and *.jsonl below it), .jsonl with a 'text' field, "
+                              "or - for stdin")
     predict.add_argument("--model", required=True, type=Path, help="a bundle folder written by `xdd export`")
     predict.add_argument("--output", required=True, help="output file, or - for stdout")
     predict.add_argument("--format", choices=("jsonl", "conll", "labelstudio"), default="jsonl")
     predict.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch")
     predict.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    predict.add_argument("--batch-size", type=_positive, default=16, help="documents per batch and windows per forward pass")
+    predict.add_argument("--batch-size", type=_positive, default=16,
+                         help="documents per batch, and windows per forward pass")
     predict.add_argument("--workers", type=_positive, default=1,
                          help="processes predicting batches in parallel (for baselines and CPU-bound text pipelines)")
     predict.add_argument("--resume", action="store_true", help="continue an interrupted run: keep its complete records")
@@ -164,7 +167,8 @@ def _batches(
     chars = 0
     for item in items:
         if isinstance(item, InputDocument) and item.id in seen:
-            item = InputError(item.source, f"duplicate id {item.id!r}; ids must be unique (rename the file or fix 'id')")
+            reason = f"duplicate id {item.id!r}; ids must be unique (rename the file or fix its 'id')"
+            item = InputError(item.source, reason)
         if isinstance(item, InputError):
             tally.failed += 1
             errors.report(item)

@@ -133,7 +133,8 @@ class LabelStudioWriter(Writer):
         scores = [e.score for e in doc.entities if e.score is not None]
         if scores:
             prediction["score"] = min(scores)  # Label Studio sorts tasks by it: least confident first
-        task = {"data": {"id": doc.id, "text": doc.text, "meta": {**doc.meta, "source": source}}, "predictions": [prediction]}
+        data = {"id": doc.id, "text": doc.text, "meta": {**doc.meta, "source": source}}
+        task = {"data": data, "predictions": [prediction]}
         return json.dumps(task, ensure_ascii=False)
 
 

@@ -33,7 +33,8 @@ def test_a_tiny_run_exports_to_a_bundle_with_weights_tokenizer_metadata_card_and
     assert expected <= files
     assert not [f for f in files if f.endswith((".bin", ".pt", ".pkl"))]
     assert info["text"]["segmenter_version"].startswith("underthesea ")
-    assert info["training"]["corpus_sha256"] == json.loads((tiny_bundle_dir / "training/corpus.json").read_text())["sha256"]
+    corpus = json.loads((tiny_bundle_dir / "training/corpus.json").read_text())
+    assert info["training"]["corpus_sha256"] == corpus["sha256"]
 
 
 def test_the_model_card_has_hub_metadata_with_the_run_metrics_and_says_the_backbone_was_random(tiny_bundle_dir):
@@ -59,7 +60,8 @@ def test_onnx_export_records_a_parity_check_with_full_fp32_label_agreement(tiny_
 def test_a_baseline_run_exports_to_a_bundle_of_the_same_layout(baseline_bundle_dir):
     info = verify_bundle(baseline_bundle_dir)
     assert info["kind"] == "baselines" and info["backbone"] is None and info["files"] == {}
-    assert (baseline_bundle_dir / "baseline.json").is_file() and (baseline_bundle_dir / "training/config.yaml").is_file()
+    assert (baseline_bundle_dir / "baseline.json").is_file()
+    assert (baseline_bundle_dir / "training/config.yaml").is_file()
     assert "crf" in front_matter(baseline_bundle_dir / "README.md")["tags"]
 
 
@@ -75,7 +77,8 @@ def test_fp32_disagreement_stops_the_export_and_writes_nothing(tiny_run_dir, tmp
     def disagreeing(predictor, scorers, docs):
         check = {"max_abs_logit_diff": 0.5, "tag_agreement": 0.99, "topic_agreement": 1.0, "tags_compared": 100,
                  "topic_labels_compared": 4}  # fmt: skip
-        return {"documents": 1, "windows": 1, "words": 100, "paragraphs": 1, "checks": {n: dict(check) for n in scorers}}
+        checks = {name: dict(check) for name in scorers}
+        return {"documents": 1, "windows": 1, "words": 100, "paragraphs": 1, "checks": checks}
 
     monkeypatch.setattr(models.parity, "parity_check", disagreeing)
     with pytest.raises(BundleError, match=r"ONNX fp32 labels differ from PyTorch \(tag agreement 99.0000%"):

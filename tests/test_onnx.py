@@ -76,7 +76,9 @@ def test_devices_map_to_execution_providers_or_say_what_is_missing():
             providers("cuda")
 
 
-def test_parity_check_reports_full_agreement_for_onnx_and_catches_a_wrong_scorer(predictor, onnx_path, model_corpus_path):
+def test_parity_check_reports_full_agreement_for_onnx_and_catches_a_wrong_scorer(
+    predictor, onnx_path, model_corpus_path
+):
     docs = read_documents(model_corpus_path)[:2]
 
     def wrong(ids, mask):

@@ -27,7 +27,8 @@ def labels(docs: list[Document]) -> list[tuple]:
 
 
 def scores(docs: list[Document]) -> list[float]:
-    return [e.score for d in docs for e in d.entities] + [s for d in docs for p in d.paragraphs for s in p.scores.values()]
+    entity_scores = [e.score for d in docs for e in d.entities]
+    return entity_scores + [s for d in docs for p in d.paragraphs for s in p.scores.values()]
 
 
 def test_transformer_and_baseline_bundles_load_through_the_same_predictor(tiny_bundle_dir, baseline_bundle_dir, texts):

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "models.text_cli",
     "training.train_cli",
     "models.predict_cli",
+    "training.pipeline",
 ]
 
 

@@ -1,0 +1,104 @@
+"""The models every benchmark row loads, built once and kept in the work folder.
+
+``WORK/<shape>/``::
+
+    backbone/        `xdd init-model --shape <shape>`: RANDOM encoder + PhoBERT-format tokenizer
+    run/             a run folder whose model/ is a TransformerPredictor.save() of a JointModel
+                     wrapping that encoder (random heads, no training: speed does not depend on weights)
+    bundle/          `xdd export run --quantize int8`: model files, model.onnx, model.int8.onnx
+    hf/token-classification, hf/text-classification
+                     the same encoder and heads as Hugging Face Auto* model folders (bench.hf_route)
+    stamp.json       shape, seed and corpus hash the folders were built from
+
+A folder whose stamp matches is reused, so repeated runs skip the export.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+STAMP_FILE = "stamp.json"
+SEED = 0
+
+
+@dataclass(frozen=True)
+class BenchModels:
+    folder: Path
+
+    @property
+    def backbone(self) -> Path:
+        return self.folder / "backbone"
+
+    @property
+    def run(self) -> Path:
+        return self.folder / "run"
+
+    @property
+    def bundle(self) -> Path:
+        return self.folder / "bundle"
+
+    @property
+    def hf_token(self) -> Path:
+        return self.folder / "hf" / "token-classification"
+
+    @property
+    def hf_sequence(self) -> Path:
+        return self.folder / "hf" / "text-classification"
+
+
+def prepare(work: Path, shape: str, corpus: Path, say: Callable[[str], None] = print) -> BenchModels:
+    """The bench models of ``shape`` for ``corpus`` under ``work``, built unless already there."""
+    from training.runs import describe_corpus
+
+    models = BenchModels(Path(work) / shape)
+    stamp = {"shape": shape, "seed": SEED, "corpus_sha256": describe_corpus({"train": corpus})["sha256"]}
+    stamp_path = models.folder / STAMP_FILE
+    if stamp_path.is_file() and json.loads(stamp_path.read_text(encoding="utf-8")) == stamp:
+        say(f"reusing the {shape} bench models in {models.folder}")
+        return models
+    shutil.rmtree(models.folder, ignore_errors=True)
+    say(f"building the {shape} bench models in {models.folder} (random weights, ONNX export, int8)")
+    _build(models, shape, corpus, say)
+    stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    return models
+
+
+def _build(models: BenchModels, shape: str, corpus: Path, say: Callable[[str], None]) -> None:
+    from models.export import export_run
+    from models.local_model import init_model
+    from models.text_cli import corpus_texts
+
+    from bench.hf_route import write_hf_models
+
+    init_model(models.backbone, shape, corpus_texts(corpus), seed=SEED)
+    write_random_run(models.backbone, corpus, models.run)
+    export_run(models.run, models.bundle, quantize="int8", data=corpus, overwrite=True, say=say)
+    write_hf_models(models.bundle, models.hf_token, models.hf_sequence, seed=SEED)
+
+
+def write_random_run(backbone: Path, corpus: Path, run: Path) -> None:
+    """A run folder (as `xdd train` writes it) holding an UNTRAINED JointModel on ``backbone``."""
+    import torch
+    from transformers import AutoModel
+
+    from models.corpus import corpus_scheme
+    from models.joint_model import JointModel, encoder_kwargs
+    from models.text_pipeline import TextPipeline
+    from models.transformer_predictor import TransformerPredictor
+    from training.config import load_config
+    from training.runs import RunFolder
+
+    scheme = corpus_scheme(corpus)
+    torch.manual_seed(SEED)
+    encoder = AutoModel.from_pretrained(str(backbone), **encoder_kwargs("roberta"))
+    model = JointModel(encoder, len(scheme.bio_tags()), len(scheme.topics)).eval()
+    pipeline = TextPipeline.from_pretrained(backbone)
+    predictor = TransformerPredictor(model, pipeline, scheme, {t: 0.5 for t in scheme.topics})
+    predictor.save(run / "model", extra={"note": "untrained heads on a random encoder, for benchmarks"})
+    config = load_config(None, [f"model.backbone={backbone}", "name=bench-random", f"data.train={corpus}"])
+    with RunFolder(run) as folder:
+        folder.record(config, {"train": corpus})

@@ -1,0 +1,80 @@
+"""The usual route, for comparison: two Hugging Face ``pipeline`` objects, one per task.
+
+The models are the bundle's own weights in Hugging Face's task classes, so
+both sides run the same encoder with the same tokenizer:
+
+- ``token-classification``: ``RobertaForTokenClassification`` = the encoder
+  + our NER head as its ``classifier``;
+- ``text-classification``: ``RobertaForSequenceClassification`` = the same
+  encoder weights (a second copy, as two task models would be) + a
+  ``RobertaClassificationHead`` whose ``out_proj`` is our topic head (its
+  extra ``dense`` layer is seeded random: a head of the usual size).
+
+``PhobertTokenizer`` is a slow tokenizer without offsets: the pipeline's
+entities have ``start``/``end`` None, and only ``aggregation_strategy``
+"none" or "simple" work ("first", "average" and "max" raise).  We use
+"simple", which groups sub-words into entities as our side does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+AGGREGATION = "simple"
+
+
+def write_hf_models(bundle: Path, token_folder: Path, sequence_folder: Path, seed: int = 0) -> None:
+    """Save the bundle's encoder and heads as Auto*-loadable token- and sequence-classification folders."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoTokenizer, RobertaForSequenceClassification, RobertaForTokenClassification
+
+    from models.labels import LabelScheme
+    from models.transformer_predictor import MODEL_INFO_FILE
+
+    info = json.loads((bundle / MODEL_INFO_FILE).read_text(encoding="utf-8"))
+    scheme = LabelScheme.from_json(info["labels"], source=str(bundle / MODEL_INFO_FILE))
+    weights = load_file(str(bundle / "model.safetensors"))
+    encoder = {f"roberta.{k.removeprefix('encoder.')}": v for k, v in weights.items() if k.startswith("encoder.")}
+    tokenizer = AutoTokenizer.from_pretrained(str(bundle))
+    torch.manual_seed(seed)
+
+    tags = scheme.bio_tags()
+    token_config = AutoConfig.from_pretrained(str(bundle), num_labels=len(tags),
+                                              id2label=dict(enumerate(tags)), label2id={t: i for i, t in enumerate(tags)})  # fmt: skip
+    token_model = RobertaForTokenClassification(token_config)
+    token_model.load_state_dict({**encoder, "classifier.weight": weights["ner_head.weight"],
+                                 "classifier.bias": weights["ner_head.bias"]})  # fmt: skip
+    token_model.save_pretrained(str(token_folder))
+    tokenizer.save_pretrained(str(token_folder))
+
+    topics = list(scheme.topics)
+    sequence_config = AutoConfig.from_pretrained(
+        str(bundle), num_labels=len(topics), id2label=dict(enumerate(topics)),
+        label2id={t: i for i, t in enumerate(topics)}, problem_type="multi_label_classification",
+    )  # fmt: skip
+    sequence_model = RobertaForSequenceClassification(sequence_config)
+    missing, unexpected = sequence_model.load_state_dict(
+        {**encoder, "classifier.out_proj.weight": weights["topic_head.weight"],
+         "classifier.out_proj.bias": weights["topic_head.bias"]}, strict=False,
+    )  # fmt: skip
+    if unexpected or not all(k.startswith("classifier.dense.") for k in missing):
+        raise RuntimeError(f"{bundle}: weights do not map onto RobertaForSequenceClassification "
+                           f"(missing {missing}, unexpected {unexpected})")  # fmt: skip
+    sequence_model.save_pretrained(str(sequence_folder))
+    tokenizer.save_pretrained(str(sequence_folder))
+
+
+def load_pipelines(token_folder: Path, sequence_folder: Path):
+    """The two pipelines, loaded the usual way (``from_pretrained`` of each folder), on the CPU."""
+    from transformers import pipeline
+
+    ner = pipeline("token-classification", model=str(token_folder), device="cpu", aggregation_strategy=AGGREGATION)
+    topics = pipeline("text-classification", model=str(sequence_folder), device="cpu", top_k=None)
+    return ner, topics
+
+
+def run_both(ner, topics, texts: list[str], batch_size: int) -> tuple[list, list]:
+    """Both tasks over ``texts``: the entities of each text and its topic scores."""
+    return ner(texts, batch_size=batch_size), topics(texts, batch_size=batch_size)

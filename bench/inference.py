@@ -1,0 +1,73 @@
+"""Inference rows, each run in its own process by :mod:`bench.rows`.
+
+Both sides: load the models, one untimed warm-up call on a few inputs, then
+``repeat`` timed passes over all the inputs; the fastest pass is reported
+(with all of them), as ``timeit`` does, because other processes on a shared
+machine only ever make a pass slower.
+
+Ours (``torch_fp32``, ``onnx_fp32``, ``onnx_int8``): ``Predictor.predict``
+on the raw texts, in chunks of ``chunk`` documents as a streaming
+``xdd predict`` would: normalisation, segmentation, alignment, windows,
+length-sorted batches, one forward pass for both tasks, decoding to entities
+and paragraph topics.  The usual route (``hf_pipeline``): the two pipelines
+of :mod:`bench.hf_route` over the pre-segmented window texts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BACKENDS = {"torch_fp32": "torch", "onnx_fp32": "onnx", "onnx_int8": "onnx-int8"}
+WARMUP_INPUTS = 2
+
+
+def timed_passes(work: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
+    """Wall-clock seconds of ``repeat`` calls of ``work`` and the last call's result."""
+    seconds, result = [], None
+    for _ in range(max(1, repeat)):
+        began = time.perf_counter()
+        result = work()
+        seconds.append(time.perf_counter() - began)
+    return seconds, result
+
+
+def ours(spec: dict[str, Any]) -> dict[str, Any]:
+    """Our predictor with the row's backend over ``spec["documents"]`` corpus texts."""
+    from bench.rows import current_rss_mb
+    from bench.workload import bench_texts
+    from models.predictor import Predictor
+
+    texts = bench_texts(Path(spec["corpus"]), spec["documents"])
+    predictor = Predictor.load(spec["bundle"], backend=BACKENDS[spec["row"]], threads=spec["threads"],
+                               batch_size=spec["batch_size"])  # fmt: skip
+    loaded = current_rss_mb()
+    predictor.predict(texts[:WARMUP_INPUTS])
+    chunk = spec["chunk"]
+
+    def predict_all() -> list:
+        return [doc for k in range(0, len(texts), chunk) for doc in predictor.predict(texts[k:k + chunk])]
+
+    seconds, predicted = timed_passes(predict_all, spec["repeat"])
+    if spec.get("predictions"):
+        Path(spec["predictions"]).write_text("".join(d.to_jsonl_line() + "\n" for d in predicted), encoding="utf-8")
+    return {"seconds": min(seconds), "passes": seconds, "rss_after_load_mb": loaded,
+            "entities": sum(len(d.entities) for d in predicted)}  # fmt: skip
+
+
+def hf_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
+    """Both Hugging Face pipelines over the pre-segmented window texts in ``spec["inputs"]``."""
+    from bench.hf_route import load_pipelines, run_both
+    from bench.rows import current_rss_mb
+
+    texts = json.loads(Path(spec["inputs"]).read_text(encoding="utf-8"))
+    ner, topics = load_pipelines(Path(spec["hf_token"]), Path(spec["hf_sequence"]))
+    loaded = current_rss_mb()
+    run_both(ner, topics, texts[:WARMUP_INPUTS], spec["hf_batch_size"])
+    seconds, (entities, _) = timed_passes(lambda: run_both(ner, topics, texts, spec["hf_batch_size"]), spec["repeat"])
+    tokens = sum(len(ner.tokenizer(t)["input_ids"]) for t in texts)
+    return {"seconds": min(seconds), "passes": seconds, "rss_after_load_mb": loaded,
+            "entities": sum(len(e) for e in entities), "tokens_seen": tokens}  # fmt: skip
