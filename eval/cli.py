@@ -65,12 +65,11 @@ def _positive_int(text: str) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from eval.corpus_io import load_gold
+    from eval.corpus_io import load_gold, load_predictions
     from eval.evaluate import evaluate
-    from models.corpus import read_documents
 
     gold, scheme = load_gold(args.data)
-    pred = predict_with_model(args.model, gold) if args.model else read_documents(args.predictions)
+    pred = predict_with_model(args.model, gold) if args.model else load_predictions(args.predictions, gold)
     metrics = evaluate(gold, pred, scheme=scheme, n_boot=args.n_boot, seed=args.seed)
     print(summary(metrics))
     if args.out is None:

@@ -23,7 +23,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,8 +93,15 @@ def corpus_scheme(path: str | Path) -> LabelScheme:
         raise CorpusError(f"{err}; fix it, or remove it to use the party-building labels") from err
 
 
-def iter_records(path: str | Path) -> Iterator[Record]:
-    """Every record of a corpus file or directory, parsed and structurally checked, lazily."""
+Prepare = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def iter_records(path: str | Path, prepare: Prepare | None = None) -> Iterator[Record]:
+    """Every record of a corpus file or directory, parsed and structurally checked, lazily.
+
+    ``prepare`` rewrites each parsed JSON object before the check (e.g. to read
+    ``xdd predict`` output, which has extra keys and may leave out the text).
+    """
     for file in jsonl_files(path):
         try:
             handle = open(file, "rb")
@@ -103,10 +110,10 @@ def iter_records(path: str | Path) -> Iterator[Record]:
         with handle:
             for number, raw in enumerate(handle, start=1):
                 if raw.strip():
-                    yield _parse_line(file, number, raw)
+                    yield _parse_line(file, number, raw, prepare)
 
 
-def _parse_line(file: Path, number: int, raw: bytes) -> Record:
+def _parse_line(file: Path, number: int, raw: bytes, prepare: Prepare | None = None) -> Record:
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -118,6 +125,8 @@ def _parse_line(file: Path, number: int, raw: bytes) -> Record:
         guess = _ID_IN_BROKEN_LINE.search(line)
         problem = f"invalid JSON: {err.msg} at column {err.colno}"
         return Record(file, number, None, [Problem(str(file), number, guess and guess.group(1), problem)])
+    if prepare is not None and isinstance(data, dict):
+        data = prepare(data)
     record = Record(file, number, data)
     record.problems = [Problem(str(file), number, record.doc_id, p) for p in record_problems(data)]
     return record
@@ -136,13 +145,13 @@ def iter_documents(path: str | Path) -> Iterator[Document]:
         yield Document.from_json(record.data)
 
 
-def read_documents(path: str | Path) -> list[Document]:
+def read_documents(path: str | Path, prepare: Prepare | None = None) -> list[Document]:
     """All documents of a ``.jsonl`` file or a directory of them.
 
     Raises :class:`CorpusError` listing every structural problem of every
     record, one ``PATH:LINE: id=ID: problem`` per line.
     """
-    records = list(iter_records(path))
+    records = list(iter_records(path, prepare))
     problems = [str(p) for record in records for p in record.problems]
     if problems:
         raise CorpusError("\n".join(problems + [f"{len(problems)} problem(s); fix them and read again"]))

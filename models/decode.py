@@ -58,7 +58,8 @@ def decode_document(
             best = probs.argmax(axis=-1)
             word_tags = [tags[i] for i in best]
             doc.entities.extend(pipeline.decode_entities(text, words, word_tags, probs.max(axis=-1).tolist()))
-        doc.paragraphs.append(_paragraph(start, end, [topic_logits[k] for k in ks] if topic_logits else [], scheme, thresholds))
+        window_topics = [topic_logits[k] for k in ks] if topic_logits is not None else []
+        doc.paragraphs.append(_paragraph(start, end, window_topics, scheme, thresholds))
     return doc
 
 

@@ -73,6 +73,7 @@ def encoder_config(shape: str, vocab_size: int):
         layer_norm_eps=1e-05,
         hidden_act="gelu",
         tokenizer_class="PhobertTokenizer",
+        xdd_random_init=True,  # carried into every model trained from it; the model card warns
         **SHAPES[shape],
     )
 

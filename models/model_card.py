@@ -104,9 +104,9 @@ def _summary(info: dict[str, Any]) -> str:
         f"- kind: **{info['kind']}**" + (f", backbone `{info['backbone']['name']}`" if info["backbone"] else ""),
         f"- entity labels: {', '.join(f'`{x}`' for x in labels['entities']) or 'none'}",
         f"- paragraph topics: {', '.join(f'`{x}`' for x in labels['topics']) or 'none'}; thresholds: {thresholds}",
-        f"- text pipeline: {text['normalizer']}; segmenter "
-        f"`{text['segmenter_version'] or text['segmenter']}`, windows of {text['max_tokens']} tokens "
-        f"overlapping by {text['overlap_words']} words (long documents are windowed, never truncated)",
+        f"- text pipeline: {text['normalizer']}; segmenter `{text['segmenter_version'] or text['segmenter']}`"
+        + (f"; windows of {text['max_tokens']} tokens overlapping by {text['overlap_words']} words (long documents "
+           "are windowed, never truncated)" if info["kind"] == "transformer" else ""),
         f"- training run `{training['run']}`, config `training/config.yaml`, corpus SHA-256 "
         f"`{training['corpus_sha256']}` (documents: {documents})",
     ]  # fmt: skip

@@ -107,7 +107,7 @@ class ErrorLog:
     """Reports inputs that failed to stderr and, one JSON object per line, to the errors file."""
 
     def __init__(self, path: Path | None, echo: Callable[[str], None]) -> None:
-        self.path, self.echo = path, echo
+        self.echo = echo
         self.handle: IO[str] | None = path.open("w", encoding="utf-8") if path else None
 
     def report(self, error: InputError) -> None:
@@ -129,11 +129,13 @@ def run_predict(args: argparse.Namespace) -> int:
     from models.predictor import Predictor
 
     load = dict(backend=args.backend, device=args.device, batch_size=args.batch_size)
-    predictor = Predictor.load(args.model, **load)
+    predictor = Predictor.load(args.model, **load)  # checks bundle and options before any output is touched
     writer, done = open_writer(
         args.output, args.format, resume=args.resume, overwrite=args.overwrite,
         include_text=args.include_text, model_version=predictor.name,
     )  # fmt: skip
+    if args.workers > 1:
+        predictor = None  # each worker loads its own copy
     progress = tqdm(desc="predict", unit=" docs", file=sys.stderr, disable=args.quiet, bar_format=PROGRESS_FORMAT)
     errors = ErrorLog(_errors_path(args), lambda message: tqdm.write(message, file=sys.stderr))
     tally = Tally()
@@ -189,7 +191,7 @@ def _batches(
 def _predicted(
     batches: Iterable[list[InputDocument]], predictor: Any, model: Path, load: dict[str, Any], workers: int
 ) -> Iterator[tuple[list[InputDocument], list[Any]]]:
-    """``(batch, predicted documents)`` in input order, in this process or ``workers`` processes.
+    """``(batch, predicted documents)`` in input order, with ``predictor`` or in ``workers`` processes.
 
     Workers are spawned (not forked: PyTorch and ONNX Runtime thread pools do
     not survive a fork) and load the bundle themselves, sharing the cores.

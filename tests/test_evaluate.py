@@ -302,3 +302,23 @@ def test_evaluate_without_bootstrap_gives_point_estimates_and_null_intervals():
     without = evaluate(gold, gold, scheme=scheme, n_boot=0)
     assert without["ner"]["micro"]["f1"] == with_ci["ner"]["micro"]["f1"] == 1.0
     assert without["ner"]["micro"]["ci95"] is None and with_ci["ner"]["micro"]["ci95"] == [1.0, 1.0]
+
+
+def test_xdd_predict_output_without_text_is_read_against_the_gold_texts(tmp_path):
+    from eval.corpus_io import load_predictions
+
+    gold, scheme = load_gold(f"{FIXTURES}/gold.jsonl")
+    lines = []
+    for doc in gold:
+        record = doc.to_json()
+        del record["text"], record["meta"]
+        lines.append(json.dumps({**record, "source": f"in/{doc.id}.txt", "topics": doc.topics}, ensure_ascii=False))
+    lines.append(json.dumps({"id": "not-in-gold", "source": "x.txt", "entities": [], "paragraphs": [], "topics": []}))
+    path = tmp_path / "predict.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"predict.jsonl:3: id=not-in-gold: .*missing key 'text'"):
+        load_predictions(path, gold)
+    path.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    pred = load_predictions(path, gold)
+    assert [d.meta["source"] for d in pred] == [f"in/{d.id}.txt" for d in gold]
+    assert evaluate(gold, pred, scheme=scheme, n_boot=0)["ner"]["micro"]["f1"] == 1.0

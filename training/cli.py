@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "training.train_cli",
     "models.predict_cli",
     "training.pipeline",
+    "bench.cli",
 ]
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from models.bundle import sha256_file
 from models.corpus import jsonl_files
 from models.document import Document
 from training.config import Config
@@ -46,14 +47,6 @@ CODE_ROOT = Path(__file__).resolve().parent.parent
 def default_out_dir(config: Config) -> Path:
     """``runs/<config.name>/``, relative to the working directory."""
     return Path("runs") / config.name
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def describe_corpus(corpora: dict[str, str | Path | None]) -> dict[str, Any]:
