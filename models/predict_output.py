@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from models.align import Word, spans_to_tags
-from models.document import Document, Entity, Paragraph
+from models.document import Document
+from models.labelstudio import document_results
 from models.errors import XddError
 from models.syllables import syllable_spans
 
@@ -126,9 +127,7 @@ class LabelStudioWriter(Writer):
         self.stream.flush()
 
     def render(self, doc: Document, source: str) -> str:
-        result = [_entity_region(f"e{i}", e, doc.text) for i, e in enumerate(doc.entities)]
-        for i, paragraph in enumerate(doc.paragraphs):
-            result += _paragraph_regions(f"p{i}", paragraph, doc.text)
+        result = document_results(doc)
         prediction: dict[str, Any] = {"model_version": self.options.get("model_version", "xdd"), "result": result}
         scores = [e.score for e in doc.entities if e.score is not None]
         if scores:
@@ -136,31 +135,6 @@ class LabelStudioWriter(Writer):
         data = {"id": doc.id, "text": doc.text, "meta": {**doc.meta, "source": source}}
         task = {"data": data, "predictions": [prediction]}
         return json.dumps(task, ensure_ascii=False)
-
-
-def _region(region_id: str, control: str, kind: str, start: int, end: int, text: str, **value: Any) -> dict[str, Any]:
-    return {
-        "id": region_id,
-        "type": kind,
-        "from_name": control,
-        "to_name": "text",
-        "value": {"start": start, "end": end, "text": text[start:end], **value},
-    }
-
-
-def _entity_region(region_id: str, entity: Entity, text: str) -> dict[str, Any]:
-    region = _region(region_id, "label", "labels", entity.start, entity.end, text, labels=[entity.label])
-    if entity.score is not None:
-        region["score"] = entity.score
-    return region
-
-
-def _paragraph_regions(region_id: str, paragraph: Paragraph, text: str) -> list[dict[str, Any]]:
-    regions = [_region(region_id, "paragraph", "labels", paragraph.start, paragraph.end, text, labels=["paragraph"])]
-    if paragraph.topics:
-        choices = list(paragraph.topics)
-        regions.append(_region(region_id, "topics", "choices", paragraph.start, paragraph.end, text, choices=choices))
-    return regions
 
 
 WRITERS: dict[str, type[Writer]] = {"jsonl": JsonlWriter, "conll": ConllWriter, "labelstudio": LabelStudioWriter}

@@ -33,11 +33,8 @@ from typing import Any
 
 from models.document import Document, Entity, Paragraph
 from models.errors import CorpusError
+from models.labelstudio import PARAGRAPH, document_results
 from training.convert_common import Imported, lost, no_topics_warning, sorted_entities, untopical_paragraphs
-
-PARAGRAPH = "paragraph"
-TOPICS = "topics"
-ENTITY = "label"
 
 Regions = dict[str, tuple[int, int]]  # paragraph region id -> (start, end)
 
@@ -49,38 +46,10 @@ def dump_labelstudio(docs: list[Document]) -> tuple[str, list[str]]:
     """A Label Studio task array for the documents; warns about the paragraph scores it cannot hold."""
     tasks = []
     for number, doc in enumerate(docs, start=1):
-        result = [_entity_result(f"e{i}", e, doc.text) for i, e in enumerate(doc.entities)]
-        for i, paragraph in enumerate(doc.paragraphs):
-            result += _paragraph_results(f"p{i}", paragraph, doc.text)
         data = {"id": doc.id, "text": doc.text, "meta": doc.meta}
-        tasks.append({"id": number, "data": data, "annotations": [{"result": result}]})
+        tasks.append({"id": number, "data": data, "annotations": [{"result": document_results(doc)}]})
     scores = sum(p.scores is not None for d in docs for p in d.paragraphs)
     return json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", lost("labelstudio", "paragraph topic scores", scores)
-
-
-def _region(region_id: str, control: str, kind: str, start: int, end: int, text: str, **value: Any) -> dict:
-    return {
-        "id": region_id,
-        "type": kind,
-        "from_name": control,
-        "to_name": "text",
-        "value": {"start": start, "end": end, "text": text[start:end], **value},
-    }
-
-
-def _entity_result(region_id: str, entity: Entity, text: str) -> dict:
-    result = _region(region_id, ENTITY, "labels", entity.start, entity.end, text, labels=[entity.label])
-    if entity.score is not None:
-        result["score"] = entity.score
-    return result
-
-
-def _paragraph_results(region_id: str, paragraph: Paragraph, text: str) -> list[dict]:
-    results = [_region(region_id, PARAGRAPH, "labels", paragraph.start, paragraph.end, text, labels=[PARAGRAPH])]
-    if paragraph.topics:
-        topics = list(paragraph.topics)
-        results.append(_region(region_id, TOPICS, "choices", paragraph.start, paragraph.end, text, choices=topics))
-    return results
 
 
 # --- import --------------------------------------------------------------
