@@ -30,7 +30,7 @@ from models.document import Document
 from models.joint_model import JointModel
 from models.labels import LabelScheme
 from models.text_pipeline import IGNORE_INDEX, TextPipeline
-from models.transformer_predictor import TransformerPredictor, pad_batch
+from models.transformer_predictor import TransformerPredictor, decode_all, encoded_for, pad_batch
 from training.backbone import load_encoder, load_tokenizer
 from training.config import Config
 from training.cv import TrainFn
@@ -94,14 +94,19 @@ def dev_scorer(trainer_ref: list[Trainer], predictor: TransformerPredictor, dev:
     """``compute_metrics`` for Trainer: score dev documents with the predictor users run.
 
     The Trainer's own logits are not used (their order follows the length-grouped
-    sampler); running the predictor keeps training-time figures identical to what
-    ``xdd evaluate`` reports.
+    sampler); running the predictor's windows → logits → decode path keeps
+    training-time figures identical to what ``xdd evaluate`` reports.  Dev
+    documents are segmented once, not at every evaluation.
     """
+    encoded = [encoded_for(predictor.pipeline, doc) for doc in dev]
+    windows = [w for enc in encoded for w in enc.windows]
 
     def compute_metrics(_: Any) -> dict[str, float]:
         predictor.model = trainer_ref[0].model
         predictor.device = next(predictor.model.parameters()).device
-        metrics = evaluate(dev, predictor.predict_documents(dev), scheme=predictor.scheme, n_boot=0)
+        pred = decode_all(dev, encoded, predictor.window_logits(windows), pipeline=predictor.pipeline,
+                          scheme=predictor.scheme, thresholds=predictor.thresholds)  # fmt: skip
+        metrics = evaluate(dev, pred, scheme=predictor.scheme, n_boot=0)
         figures = {
             "entity_f1": metrics["ner"]["micro"]["f1"],
             "topic_f1": metrics["topics"]["paragraph"]["micro"]["f1"],
