@@ -27,6 +27,8 @@ SEED = 0
 
 @dataclass(frozen=True)
 class BenchModels:
+    """Paths of the bench models of one shape (see the module docstring)."""
+
     folder: Path
 
     @property
@@ -52,27 +54,35 @@ class BenchModels:
 
 def prepare(work: Path, shape: str, corpus: Path, say: Callable[[str], None] = print) -> BenchModels:
     """The bench models of ``shape`` for ``corpus`` under ``work``, built unless already there."""
-    from training.runs import describe_corpus
-
     models = BenchModels(Path(work) / shape)
-    stamp = {"shape": shape, "seed": SEED, "corpus_sha256": describe_corpus({"train": corpus})["sha256"]}
-    stamp_path = models.folder / STAMP_FILE
-    if stamp_path.is_file() and json.loads(stamp_path.read_text(encoding="utf-8")) == stamp:
-        say(f"reusing the {shape} bench models in {models.folder}")
-        return models
-    shutil.rmtree(models.folder, ignore_errors=True)
-    say(f"building the {shape} bench models in {models.folder} (random weights, ONNX export, int8)")
-    _build(models, shape, corpus, say)
-    stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    cached(models.folder, {"shape": shape, "seed": SEED, "corpus_sha256": corpus_sha256(corpus)},
+           lambda: _build(models, shape, corpus, say), say)  # fmt: skip
     return models
 
 
+def cached(folder: Path, stamp: dict, build: Callable[[], None], say: Callable[[str], None]) -> None:
+    """Run ``build`` into an emptied ``folder`` unless the folder's stamp equals ``stamp``."""
+    stamp_path = folder / STAMP_FILE
+    if stamp_path.is_file() and json.loads(stamp_path.read_text(encoding="utf-8")) == stamp:
+        say(f"reusing {folder} (built from the same corpus; delete it to rebuild)")
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    say(f"building {folder}")
+    build()
+    stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+
+
+def corpus_sha256(corpus: Path) -> str:
+    from training.runs import describe_corpus
+
+    return describe_corpus({"train": corpus})["sha256"]
+
+
 def _build(models: BenchModels, shape: str, corpus: Path, say: Callable[[str], None]) -> None:
+    from bench.hf_route import write_hf_models
     from models.export import export_run
     from models.local_model import init_model
     from models.text_cli import corpus_texts
-
-    from bench.hf_route import write_hf_models
 
     init_model(models.backbone, shape, corpus_texts(corpus), seed=SEED)
     write_random_run(models.backbone, corpus, models.run)

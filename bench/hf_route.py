@@ -28,7 +28,7 @@ def write_hf_models(bundle: Path, token_folder: Path, sequence_folder: Path, see
     """Save the bundle's encoder and heads as Auto*-loadable token- and sequence-classification folders."""
     import torch
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoTokenizer, RobertaForSequenceClassification, RobertaForTokenClassification
+    from transformers import AutoTokenizer, RobertaForSequenceClassification, RobertaForTokenClassification
 
     from models.labels import LabelScheme
     from models.transformer_predictor import MODEL_INFO_FILE
@@ -40,30 +40,33 @@ def write_hf_models(bundle: Path, token_folder: Path, sequence_folder: Path, see
     tokenizer = AutoTokenizer.from_pretrained(str(bundle))
     torch.manual_seed(seed)
 
-    tags = scheme.bio_tags()
-    token_config = AutoConfig.from_pretrained(str(bundle), num_labels=len(tags),
-                                              id2label=dict(enumerate(tags)), label2id={t: i for i, t in enumerate(tags)})  # fmt: skip
-    token_model = RobertaForTokenClassification(token_config)
-    token_model.load_state_dict({**encoder, "classifier.weight": weights["ner_head.weight"],
-                                 "classifier.bias": weights["ner_head.bias"]})  # fmt: skip
-    token_model.save_pretrained(str(token_folder))
-    tokenizer.save_pretrained(str(token_folder))
+    token_model = RobertaForTokenClassification(_task_config(bundle, scheme.bio_tags()))
+    head = {"classifier.weight": weights["ner_head.weight"], "classifier.bias": weights["ner_head.bias"]}
+    token_model.load_state_dict({**encoder, **head})
+    _save(token_model, tokenizer, token_folder)
 
-    topics = list(scheme.topics)
-    sequence_config = AutoConfig.from_pretrained(
-        str(bundle), num_labels=len(topics), id2label=dict(enumerate(topics)),
-        label2id={t: i for i, t in enumerate(topics)}, problem_type="multi_label_classification",
-    )  # fmt: skip
-    sequence_model = RobertaForSequenceClassification(sequence_config)
-    missing, unexpected = sequence_model.load_state_dict(
-        {**encoder, "classifier.out_proj.weight": weights["topic_head.weight"],
-         "classifier.out_proj.bias": weights["topic_head.bias"]}, strict=False,
-    )  # fmt: skip
+    config = _task_config(bundle, list(scheme.topics), problem_type="multi_label_classification")
+    sequence_model = RobertaForSequenceClassification(config)
+    head = {"classifier.out_proj.weight": weights["topic_head.weight"],
+            "classifier.out_proj.bias": weights["topic_head.bias"]}  # fmt: skip
+    missing, unexpected = sequence_model.load_state_dict({**encoder, **head}, strict=False)
     if unexpected or not all(k.startswith("classifier.dense.") for k in missing):
         raise RuntimeError(f"{bundle}: weights do not map onto RobertaForSequenceClassification "
                            f"(missing {missing}, unexpected {unexpected})")  # fmt: skip
-    sequence_model.save_pretrained(str(sequence_folder))
-    tokenizer.save_pretrained(str(sequence_folder))
+    _save(sequence_model, tokenizer, sequence_folder)
+
+
+def _task_config(bundle: Path, labels: list[str], **extra):
+    """The bundle's encoder config with a task head over ``labels``."""
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(str(bundle), num_labels=len(labels), id2label=dict(enumerate(labels)),
+                                      label2id={label: i for i, label in enumerate(labels)}, **extra)  # fmt: skip
+
+
+def _save(model, tokenizer, folder: Path) -> None:
+    model.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
 
 
 def load_pipelines(token_folder: Path, sequence_folder: Path):

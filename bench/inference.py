@@ -1,9 +1,8 @@
 """Inference rows, each run in its own process by :mod:`bench.rows`.
 
 Both sides: load the models, one untimed warm-up call on a few inputs, then
-``repeat`` timed passes over all the inputs; the fastest pass is reported
-(with all of them), as ``timeit`` does, because other processes on a shared
-machine only ever make a pass slower.
+one timed pass over all the inputs.  (:mod:`bench.suite` runs each row in
+several rounds, interleaved with the other rows, and keeps the fastest.)
 
 Ours (``torch_fp32``, ``onnx_fp32``, ``onnx_int8``): ``Predictor.predict``
 on the raw texts, in chunks of ``chunk`` documents as a streaming
@@ -25,23 +24,20 @@ BACKENDS = {"torch_fp32": "torch", "onnx_fp32": "onnx", "onnx_int8": "onnx-int8"
 WARMUP_INPUTS = 2
 
 
-def timed_passes(work: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
-    """Wall-clock seconds of ``repeat`` calls of ``work`` and the last call's result."""
-    seconds, result = [], None
-    for _ in range(max(1, repeat)):
-        began = time.perf_counter()
-        result = work()
-        seconds.append(time.perf_counter() - began)
-    return seconds, result
+def timed(work: Callable[[], Any]) -> tuple[float, Any]:
+    """Wall-clock seconds of one call of ``work``, and its result."""
+    began = time.perf_counter()
+    result = work()
+    return time.perf_counter() - began, result
 
 
 def ours(spec: dict[str, Any]) -> dict[str, Any]:
-    """Our predictor with the row's backend over ``spec["documents"]`` corpus texts."""
+    """Our predictor with the row's backend over ``spec["documents"]`` corpus texts (× ``spec["copies"]``)."""
     from bench.rows import current_rss_mb
     from bench.workload import bench_texts
     from models.predictor import Predictor
 
-    texts = bench_texts(Path(spec["corpus"]), spec["documents"])
+    texts = bench_texts(Path(spec["corpus"]), spec["documents"]) * spec.get("copies", 1)
     predictor = Predictor.load(spec["bundle"], backend=BACKENDS[spec["row"]], threads=spec["threads"],
                                batch_size=spec["batch_size"])  # fmt: skip
     loaded = current_rss_mb()
@@ -51,11 +47,10 @@ def ours(spec: dict[str, Any]) -> dict[str, Any]:
     def predict_all() -> list:
         return [doc for k in range(0, len(texts), chunk) for doc in predictor.predict(texts[k:k + chunk])]
 
-    seconds, predicted = timed_passes(predict_all, spec["repeat"])
+    seconds, predicted = timed(predict_all)
     if spec.get("predictions"):
         Path(spec["predictions"]).write_text("".join(d.to_jsonl_line() + "\n" for d in predicted), encoding="utf-8")
-    return {"seconds": min(seconds), "passes": seconds, "rss_after_load_mb": loaded,
-            "entities": sum(len(d.entities) for d in predicted)}  # fmt: skip
+    return {"seconds": seconds, "rss_after_load_mb": loaded, "entities": sum(len(d.entities) for d in predicted)}
 
 
 def hf_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +62,7 @@ def hf_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     ner, topics = load_pipelines(Path(spec["hf_token"]), Path(spec["hf_sequence"]))
     loaded = current_rss_mb()
     run_both(ner, topics, texts[:WARMUP_INPUTS], spec["hf_batch_size"])
-    seconds, (entities, _) = timed_passes(lambda: run_both(ner, topics, texts, spec["hf_batch_size"]), spec["repeat"])
+    seconds, (entities, _) = timed(lambda: run_both(ner, topics, texts, spec["hf_batch_size"]))
     tokens = sum(len(ner.tokenizer(t)["input_ids"]) for t in texts)
-    return {"seconds": min(seconds), "passes": seconds, "rss_after_load_mb": loaded,
-            "entities": sum(len(e) for e in entities), "tokens_seen": tokens}  # fmt: skip
+    return {"seconds": seconds, "rss_after_load_mb": loaded, "entities": sum(len(e) for e in entities),
+            "tokens_seen": tokens}  # fmt: skip

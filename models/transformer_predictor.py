@@ -133,10 +133,8 @@ def batched_window_logits(windows: Sequence[Window], score: Scorer, pad_id: int,
 
     A head's list is None when the scorer does not return that head's logits.
     """
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
     logits: dict[str, list[np.ndarray | None]] = {}
-    for b in range(0, len(order), batch_size):
-        rows = order[b:b + batch_size]
+    for rows in length_batches([len(w.input_ids) for w in windows], batch_size):
         ids, mask = pad_batch([windows[i].input_ids for i in rows], pad_id)
         out = score(ids, mask)
         for name, values in out.items():
@@ -144,6 +142,35 @@ def batched_window_logits(windows: Sequence[Window], score: Scorer, pad_id: int,
             for row, i in enumerate(rows):
                 kept[i] = values[row, : len(windows[i].input_ids)] if name == "ner_logits" else values[row]
     return logits.get("ner_logits"), logits.get("topic_logits")  # type: ignore[return-value]
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, max_padding: float = 0.1, free_positions: int = 64
+) -> list[list[int]]:
+    """Indices of ``lengths`` in batches of at most ``batch_size``, shortest first, with little padding.
+
+    A batch is closed early when taking the next (longer) window would make
+    padding more than ``max_padding`` of its positions, unless the batch would
+    still hold at most ``free_positions`` positions (tiny windows are cheaper
+    batched than run one by one).  On CPU a padded position costs as much as a
+    real token, and with a fixed count of 16 the last batch of a few documents
+    mixes 60- and 240-token windows: 8-20 % of the model time went to padding
+    (docs/performance.md, Benchmarks).
+    """
+    batches: list[list[int]] = []
+    real = 0
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        width, rows = lengths[i], (batches[-1] if batches else [])
+        positions = (len(rows) + 1) * width
+        too_padded = positions > (1 + max_padding) * (real + width) and positions > free_positions
+        full = len(rows) >= batch_size or too_padded
+        if not rows or full:
+            batches.append([i])
+            real = width
+        else:
+            rows.append(i)
+            real += width
+    return batches
 
 
 def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -129,3 +129,41 @@ def test_training_runs_unchanged_under_torchrun_with_two_cpu_processes(tiny_mode
     state = json.loads((out / "checkpoints" / "checkpoint-3" / "trainer_state.json").read_text())
     assert state["global_step"] == 3
     assert (out / "model" / "model.safetensors").is_file()
+
+
+def test_length_grouped_batches_cover_every_window_once_with_similar_lengths_in_a_batch():
+    from training.transformer import LengthGroupedBatches
+
+    lengths = [(i * 37) % 250 + 5 for i in range(84)]
+    sampler = LengthGroupedBatches(lengths, batch_size=16, seed=3)
+    first, second = list(sampler), list(sampler)
+    assert sorted(first) == list(range(84)) and sorted(second) == list(range(84))
+    assert first != second, "a new order every epoch"
+    assert list(LengthGroupedBatches(lengths, batch_size=16, seed=3)) == first, "same seed and epoch, same order"
+    def padded(order):  # positions computed when the DataLoader cuts ``order`` into batches of 16
+        return sum(len(b) * max(lengths[i] for i in b) for b in (order[k : k + 16] for k in range(0, 84, 16)))
+
+    best = padded(sorted(range(84), key=lengths.__getitem__, reverse=True))
+    unsorted = padded(list(range(84)))
+    assert padded(first) == padded(second) == best < 0.7 * unsorted
+
+
+def test_the_trainers_batches_are_length_grouped_through_the_real_dataloader(tiny_model_dir, tmp_path):
+    from models.joint_model import JointModel
+    from models.text_pipeline import TextPipeline
+    from training.backbone import load_encoder
+    from training.transformer import WindowCollator, XddTrainer, training_arguments
+
+    pipeline = TextPipeline.from_pretrained(tiny_model_dir)
+    data = window_dataset(read_documents(ROOT / "data" / "annotations"), pipeline, PARTY_BUILDING, "joint")
+    lengths = sorted(data["length"], reverse=True)
+    best = sum(len(lengths[k : k + 16]) * lengths[k] for k in range(0, len(lengths), 16))
+    computed = {}
+    for grouped in (True, False):
+        config = tiny_config(tiny_model_dir, f"training.group_by_length={str(grouped).lower()}", "training.batch_size=16")
+        args = training_arguments(config, tmp_path, "joint", has_dev=False)
+        model = JointModel(load_encoder(str(tiny_model_dir)), len(PARTY_BUILDING.bio_tags()), 4)
+        trainer = XddTrainer(model=model, args=args, train_dataset=data, data_collator=WindowCollator(1))
+        computed[grouped] = sum(batch["input_ids"].numel() for batch in trainer.get_train_dataloader())
+    assert computed[True] == best, "grouped: exactly the padding of globally length-sorted batches"
+    assert computed[True] < 0.8 * computed[False]

@@ -19,10 +19,11 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 import torch
 from datasets import Dataset
+from torch.utils.data import Sampler
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
 from eval.evaluate import evaluate
@@ -88,6 +89,52 @@ class WindowCollator:
         if "topic_labels" in features[0]:
             batch["topic_labels"] = torch.tensor([f["topic_labels"] for f in features], dtype=torch.float)
         return batch
+
+
+class LengthGroupedBatches(Sampler[int]):
+    """Windows of similar length in the same batch, the batches in random order.
+
+    Hugging Face's ``LengthGroupedSampler`` sorts within mega-batches of at
+    most a quarter of the data set, so on a corpus of a few documents (84
+    windows, batch 16) it sorts within single batches and groups nothing.
+    Here up to ``group_batches`` batches' worth of windows are sorted together,
+    cut into batches, and the full batches shuffled (short ones last, so the
+    DataLoader's consecutive cuts fall on batch boundaries).  The order depends only on the
+    seed and the epoch, so every DDP process draws the same batches.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, group_batches: int = 50) -> None:
+        self.lengths, self.batch_size, self.seed, self.group_batches = list(lengths), batch_size, seed, group_batches
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        self.epoch += 1
+        order = torch.randperm(len(self.lengths), generator=generator).tolist()
+        group = self.batch_size * self.group_batches
+        batches: list[list[int]] = []
+        for g in range(0, len(order), group):
+            chunk = sorted(order[g : g + group], key=self.lengths.__getitem__, reverse=True)
+            batches += [chunk[b : b + self.batch_size] for b in range(0, len(chunk), self.batch_size)]
+        full = [b for b in batches if len(b) == self.batch_size]  # the DataLoader cuts consecutive runs:
+        partial = [b for b in batches if len(b) < self.batch_size]  # short batches go last
+        shuffled = [full[k] for k in torch.randperm(len(full), generator=generator).tolist()] + partial
+        return iter([i for batch in shuffled for i in batch])
+
+
+class XddTrainer(Trainer):
+    """``Trainer`` with :class:`LengthGroupedBatches` for ``train_sampling_strategy="group_by_length"``."""
+
+    def _get_train_sampler(self, train_dataset: Dataset | None = None) -> Sampler | None:
+        if self.args.train_sampling_strategy != "group_by_length":
+            return super()._get_train_sampler(train_dataset)
+        dataset = self.train_dataset if train_dataset is None else train_dataset  # unused columns already removed
+        lengths = [len(ids) for ids in dataset["input_ids"]]
+        batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return LengthGroupedBatches(lengths, batch, seed=self.args.seed)
 
 
 def dev_scorer(trainer_ref: list[Trainer], predictor: TransformerPredictor, dev: list[Document], task: str):
@@ -185,7 +232,7 @@ def fit_transformer(
     callbacks = []
     if has_dev and config.training.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
-    trainer = Trainer(
+    trainer = XddTrainer(
         model=model,
         args=training_arguments(config, work_dir, task, has_dev),
         train_dataset=train_set,

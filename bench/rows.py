@@ -1,0 +1,135 @@
+"""One benchmark row in a process of its own: ``python -m bench.rows SPEC.json RESULT.json``.
+
+A fresh process per row keeps rows from sharing caches, allocator pools or
+peak memory.  The spec names the row (``kind``) and its inputs; the result is
+the row's figures plus ``peak_rss_mb`` (the process's peak resident memory,
+model loading included), the thread count, and ``other_load_cores``: how
+many cores other processes kept busy meanwhile (on a shared machine they slow
+rows down; read from ``/proc/stat``).
+
+Threads: ``torch.set_num_threads(threads)`` and ``OMP_NUM_THREADS`` here, ONNX
+Runtime's intra-op threads through ``Predictor.load(threads=...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+MATMUL_SIZE = 4096
+MATMUL_REPEAT = 5
+PREPROCESS_REPEAT = 3  # passes over the texts; the fastest counts (the sub-word cache is warm after the first)
+
+
+def current_rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (``VmHWM``).
+
+    Not ``getrusage().ru_maxrss``: Linux carries that across ``fork`` and
+    ``exec``, so a row would report its parent's peak when that was higher.
+    """
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("/proc/self/status has no VmHWM line: peak memory needs Linux")
+
+
+def matmul_row(spec: dict[str, Any]) -> dict[str, Any]:
+    """The machine's fp32 matrix-multiply limit: best of ``MATMUL_REPEAT`` large ``torch.mm`` calls."""
+    import torch
+
+    from bench.flops import matmul_flops
+
+    n = spec.get("size", MATMUL_SIZE)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(MATMUL_REPEAT):
+        began = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - began)
+    return {"size": n, "seconds": best, "gflops": matmul_flops(n) / best / 1e9}
+
+
+def preprocess_row(spec: dict[str, Any]) -> dict[str, Any]:
+    """Normalisation + segmentation + alignment + windows (``encode_document``) over the bench texts.
+
+    ``encode_document`` without labels, as prediction runs it; the segmenter's
+    model is loaded first and the fastest of :data:`PREPROCESS_REPEAT` passes counts.
+    """
+    from bench.inference import timed
+    from bench.workload import bench_texts
+    from models.document import Document
+    from models.text_pipeline import TextPipeline
+
+    texts = bench_texts(Path(spec["corpus"]), spec["documents"])
+    pipeline = TextPipeline.from_pretrained(spec["bundle"])
+    pipeline.words("Khởi động.")  # loads the segmenter's own model outside the timing
+    docs = [Document(str(k), t) for k, t in enumerate(texts)]
+    passes = [timed(lambda: [pipeline.encode_document(d) for d in docs]) for _ in range(PREPROCESS_REPEAT)]
+    seconds, encoded = min(passes, key=lambda p: p[0])
+    chars, words = sum(len(t) for t in texts), sum(len(ws) for e in encoded for ws in e.words)
+    return {"seconds": seconds, "chars": chars, "words": words,
+            "chars_per_s": chars / seconds, "words_per_s": words / seconds}  # fmt: skip
+
+
+def _row_functions() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    from bench.inference import hf_pipeline, ours
+    from bench.trained import trained_agreement
+    from bench.training_rows import train_row
+
+    return {"ours": ours, "hf_pipeline": hf_pipeline, "train": train_row, "matmul": matmul_row,
+            "preprocess": preprocess_row, "trained_agreement": trained_agreement}  # fmt: skip
+
+
+def run_row(spec: dict[str, Any]) -> dict[str, Any]:
+    """Set the thread count, run the row, add memory, threads and how busy the rest of the machine was."""
+    import torch
+
+    rows = _row_functions()
+    if spec.get("kind") not in rows:
+        raise ValueError(f"unknown benchmark row kind {spec.get('kind')!r}; expected one of {', '.join(rows)}")
+    torch.set_num_threads(spec["threads"])
+    before = _cpu_counters()
+    result = rows[spec["kind"]](spec)
+    result.update(peak_rss_mb=peak_rss_mb(), threads=torch.get_num_threads(),
+                  other_load_cores=_other_load(before, _cpu_counters()))  # fmt: skip
+    return result
+
+
+def _cpu_counters() -> tuple[float, float, float]:
+    """(wall clock, CPU seconds of the whole machine, CPU seconds of this process)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    own = os.times()
+    return time.monotonic(), (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+
+def _other_load(before: tuple[float, float, float], after: tuple[float, float, float]) -> float:
+    """Cores kept busy by OTHER processes during the row (the machine's CPU time minus ours, per second)."""
+    wall = after[0] - before[0]
+    return round(max(0.0, (after[1] - before[1]) - (after[2] - before[2])) / wall, 2) if wall > 0 else 0.0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m bench.rows SPEC.json RESULT.json", file=sys.stderr)
+        return 2
+    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    result = run_row(spec)
+    Path(argv[1]).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

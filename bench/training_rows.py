@@ -1,0 +1,102 @@
+"""Training rows: our trainer against the common fixed-padding recipe, same model, same steps.
+
+Both rows run our ``XddTrainer`` (the Hugging Face ``Trainer``) built from our own
+:func:`training.transformer.training_arguments` on the same windows of the
+corpus (a seeded random choice of ``windows`` of them), for one epoch of
+``ceil(windows / batch_size)`` steps, from the same random phobert-base-shaped
+model.  Only two things differ:
+
+- ``ours``: :class:`training.transformer.WindowCollator` (each batch padded
+  to its longest window) and length-grouped batches (``group_by_length``);
+- ``fixed_padding``: every window padded to ``max_tokens`` (256), batches
+  drawn at random (``padding="max_length"`` in the usual PhoBERT NER recipe).
+
+Tokens/s counts REAL tokens (attention mask ones), which both rows process
+exactly the same number of (one epoch over the same windows); the padded
+positions each row computed are reported next to them.  Checkpoints, logging
+back-ends and evaluation are off, so the timing is the training loop itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any
+
+
+class CountingCollator:
+    """Wraps a collator; counts the real and the computed (padded) token positions it hands out."""
+
+    def __init__(self, collate) -> None:
+        self.collate = collate
+        self.real = 0
+        self.computed = 0
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict:
+        batch = self.collate(features)
+        self.real += int(batch["attention_mask"].sum())
+        self.computed += batch["attention_mask"].numel()
+        return batch
+
+
+@dataclasses.dataclass
+class FixedPaddingCollator:
+    """The common recipe: every window padded to ``length`` tokens (labels with -100)."""
+
+    pad_id: int
+    length: int
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict:
+        from torch.nn.functional import pad
+
+        from models.text_pipeline import IGNORE_INDEX
+        from training.transformer import WindowCollator
+
+        batch = WindowCollator(self.pad_id)(features)
+        extra = self.length - batch["input_ids"].shape[1]
+        fill = {"input_ids": self.pad_id, "attention_mask": 0, "labels": IGNORE_INDEX}
+        for key, value in fill.items():
+            if key in batch:
+                batch[key] = pad(batch[key], (0, extra), value=value)
+        return batch
+
+
+def train_row(spec: dict[str, Any]) -> dict[str, Any]:
+    """Train ``spec["variant"]`` ("ours" or "fixed_padding") for one epoch over the chosen windows."""
+    from pathlib import Path
+
+    from models.corpus import corpus_scheme, read_documents
+    from models.transformer_predictor import TransformerPredictor
+    from training.config import load_config
+    from training.transformer import WindowCollator, XddTrainer, training_arguments, window_dataset
+
+    variant = spec["variant"]
+    predictor = TransformerPredictor.load(spec["bundle"])
+    scheme = corpus_scheme(spec["corpus"])
+    data = window_dataset(read_documents(spec["corpus"]), predictor.pipeline, scheme, "joint")
+    data = data.shuffle(seed=spec["seed"]).select(range(min(spec["windows"], len(data))))
+    steps = math.ceil(len(data) / spec["batch_size"])
+    config = load_config(None, [
+        f"training.batch_size={spec['batch_size']}", f"training.max_steps={steps}", "training.epochs=1",
+        f"training.group_by_length={variant == 'ours'}", f"training.seed={spec['seed']}",
+        "training.warmup_ratio=0.0", "training.logging_steps=100000", "training.early_stopping_patience=0",
+    ])  # fmt: skip
+    args = training_arguments(config, Path(spec["scratch"]), "joint", has_dev=False)
+    args = dataclasses.replace(args, save_strategy="no", report_to=[], disable_tqdm=True)
+    pad_id = predictor.pipeline.tokenizer.pad_token_id
+    inner = WindowCollator(pad_id) if variant == "ours" else FixedPaddingCollator(pad_id, spec["max_tokens"])
+    collator = CountingCollator(inner)
+    trainer = XddTrainer(model=predictor.model.train(), args=args, train_dataset=data, data_collator=collator)
+    began = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - began
+    return {
+        "seconds": seconds,
+        "steps": trainer.state.global_step,
+        "windows": len(data),
+        "lengths": list(data["length"]),
+        "real_tokens": collator.real,
+        "computed_tokens": collator.computed,
+        "loss": trainer.state.log_history[-1].get("train_loss") if trainer.state.log_history else None,
+    }
