@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.bundle import read_description
 from models.crf_tagger import CRFTagger
 from models.document import Document, Entity, Paragraph, paragraph_spans
 from models.errors import BundleError, ConfigError
@@ -113,17 +114,7 @@ class BaselineModel:
         """Read a directory written by :meth:`save`; a missing or foreign file is a :class:`BundleError`."""
         directory = Path(directory)
         path = directory / DESCRIPTION_FILE
-        try:
-            description = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise BundleError(f"{path}: cannot read the baseline description: {err}") from err
-        if not isinstance(description, dict) or description.get("format") != FORMAT:
-            raise BundleError(f"{path}: not a baseline model description (expected \"format\": \"{FORMAT}\")")
-        if description.get("format_version") != FORMAT_VERSION:
-            raise BundleError(
-                f"{path}: format_version {description.get('format_version')!r} is not {FORMAT_VERSION}; "
-                "use the xdd version that wrote it, or re-train"
-            )
+        description = read_description(path, FORMAT, FORMAT_VERSION, "xdd baseline model", "re-train")
         try:
             scheme = LabelScheme.from_json(description["scheme"], source=f"{path}: scheme")
             settings = TextSettings.from_json(description["text"])

@@ -101,20 +101,26 @@ def verify_bundle(folder: str | Path) -> dict[str, Any]:
     return info
 
 
-def read_bundle_info(folder: Path) -> dict[str, Any]:
-    """``bundle.json``, checked for format, version and kind."""
-    path = folder / BUNDLE_FILE
+def read_description(path: Path, fmt: str, version: int, what: str, remedy: str) -> dict[str, Any]:
+    """A JSON description file (``bundle.json``, ``baseline.json``) checked for its format and version."""
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BundleError(f"{path}: cannot read the bundle description: {err}") from err
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise BundleError(f"{path}: not an xdd bundle description (expected \"format\": \"{FORMAT}\")")
-    if info.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{path}: cannot read the {what} description: {err}") from err
+    if not isinstance(info, dict) or info.get("format") != fmt:
+        raise BundleError(f"{path}: not an {what} description (expected \"format\": \"{fmt}\")")
+    if info.get("format_version") != version:
         raise BundleError(
-            f"{path}: bundle format_version {info.get('format_version')!r}, but this xdd reads version "
-            f"{FORMAT_VERSION}; use the xdd version that exported it, or re-export the run"
+            f"{path}: {what} format_version {info.get('format_version')!r}, but this xdd reads version "
+            f"{version}; use the xdd version that wrote it, or {remedy}"
         )
+    return info
+
+
+def read_bundle_info(folder: Path) -> dict[str, Any]:
+    """``bundle.json``, checked for format, version and kind."""
+    path = folder / BUNDLE_FILE
+    info = read_description(path, FORMAT, FORMAT_VERSION, "xdd bundle", "re-export the run")
     if info.get("kind") not in KINDS:
         raise BundleError(f"{path}: 'kind' is {info.get('kind')!r}; expected one of {', '.join(KINDS)}")
     return info

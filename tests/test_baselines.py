@@ -140,13 +140,13 @@ def test_nothing_to_train_is_a_config_error_naming_the_task(joint_docs):
 
 
 def test_loading_a_folder_without_baseline_json_names_the_file(tmp_path):
-    with pytest.raises(BundleError, match=f"{tmp_path / DESCRIPTION_FILE}: cannot read the baseline description"):
+    with pytest.raises(BundleError, match=f"{tmp_path / DESCRIPTION_FILE}: cannot read the xdd baseline model description"):
         BaselineModel.load(tmp_path)
 
 
 @pytest.mark.parametrize(
     "change, message",
-    [({"format": "other"}, "not a baseline model description"), ({"format_version": 99}, "format_version 99")],
+    [({"format": "other"}, "not an xdd baseline model description"), ({"format_version": 99}, "format_version 99")],
 )
 def test_loading_a_foreign_or_newer_description_is_refused(joint_model, tmp_path, change, message):
     joint_model[0].save(tmp_path)
