@@ -35,6 +35,7 @@ def ours(spec: dict[str, Any]) -> dict[str, Any]:
     """Our predictor with the row's backend over ``spec["documents"]`` corpus texts (× ``spec["copies"]``)."""
     from bench.rows import current_rss_mb
     from bench.workload import bench_texts
+    from models.corpus import write_documents
     from models.predictor import Predictor
 
     texts = bench_texts(Path(spec["corpus"]), spec["documents"]) * spec.get("copies", 1)
@@ -49,7 +50,7 @@ def ours(spec: dict[str, Any]) -> dict[str, Any]:
 
     seconds, predicted = timed(predict_all)
     if spec.get("predictions"):
-        Path(spec["predictions"]).write_text("".join(d.to_jsonl_line() + "\n" for d in predicted), encoding="utf-8")
+        write_documents(spec["predictions"], predicted)
     return {"seconds": seconds, "rss_after_load_mb": loaded, "entities": sum(len(d.entities) for d in predicted)}
 
 

@@ -25,6 +25,7 @@ from eval.plots import write_plots
 from eval.report_content import build_content
 from eval.report_html import render_html
 from eval.report_md import render_markdown
+from models.corpus import write_documents
 from models.document import Document
 from models.labels import LabelScheme
 
@@ -53,7 +54,7 @@ def write_report(
 
     metrics_text = json.dumps(metrics, indent=2, ensure_ascii=False, allow_nan=False)  # NaN would be a bug
     written["metrics.json"].write_text(metrics_text + "\n", encoding="utf-8")
-    written["predictions.jsonl"].write_text("".join(p.to_jsonl_line() + "\n" for _, p in pairs), encoding="utf-8")
+    write_documents(written["predictions.jsonl"], [p for _, p in pairs])
     record = {
         "gold": None if gold_path is None else str(Path(gold_path).resolve()),
         "predictions": "predictions.jsonl",

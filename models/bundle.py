@@ -185,8 +185,11 @@ def staged_bundle(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
     out = Path(out)
     if out.exists():
         _check_replaceable(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    except OSError as err:
+        raise BundleError(f"{out}: cannot create the bundle folder here: {err.strerror} ({err.filename})") from err
     try:
         yield temp
         os.chmod(temp, 0o777 & ~_umask())

@@ -74,9 +74,6 @@ class Document:
                 seen.setdefault(topic, None)
         return list(seen)
 
-    def span_text(self, start: int, end: int) -> str:
-        return self.text[start:end]
-
     def to_json(self) -> dict[str, Any]:
         """The record in the scheme's key order (``id, meta, text, entities, paragraphs``)."""
         return {

@@ -147,3 +147,11 @@ def test_a_folder_that_is_not_a_bundle_is_never_replaced(tmp_path):
     with pytest.raises(BundleError, match="not empty and not a bundle"), staged_bundle(tmp_path / "b", overwrite=True):
         pass
     assert (tmp_path / "b" / "notes.txt").read_text() == "mine"
+
+
+def test_a_bundle_folder_that_cannot_be_created_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "models"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    with pytest.raises(BundleError, match=r"models/b: cannot create the bundle folder here: File exists"):
+        with staged_bundle(blocker / "b"):
+            pass

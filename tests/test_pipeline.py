@@ -106,3 +106,13 @@ def test_real_reports_render_in_headless_chromium_with_tables_and_highlighted_er
     shot = tmp_path / "screenshot.png"
     run_chromium(binary, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1300,3000", url)
     assert shot.stat().st_size > 10_000
+
+
+def test_a_failing_step_stops_the_pipeline_and_says_which(tmp_path):
+    not_a_folder = tmp_path / "models"
+    not_a_folder.write_text("a file where the bundles should go\n", encoding="utf-8")
+    done = run_xdd("pipeline", "--config", "baselines", "--set", f"data.train={GOLD}", "--folds", "2",
+                   "--runs", str(tmp_path / "runs"), "--models", str(not_a_folder))  # fmt: skip
+    assert done.returncode == 2
+    assert "xdd pipeline: step 3 failed (exit 2); later steps not run" in done.stderr
+    assert "[4/4]" not in done.stdout and not (tmp_path / "runs" / "baselines" / "corpus-predictions.jsonl").exists()

@@ -18,7 +18,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from models.corpus import jsonl_files
+from models.corpus import iter_records, jsonl_files
 from models.errors import BackboneUnavailable
 from training.config import Config, load_config, resolve_config_path
 
@@ -73,7 +73,8 @@ def plan(config: Config, config_arg: str, overrides: list[str], args: argparse.N
     sets = [item for o in overrides for item in ("--set", o)]
     run, cv, bundle = paths(config, args)
     corpus = [str(p) for p in jsonl_files(config.data.train)]
-    folds = args.folds if args.folds != "auto" else ("loo" if _documents(corpus) <= LOO_UP_TO else "5")
+    documents = sum(1 for _ in iter_records(config.data.train))
+    folds = args.folds if args.folds != "auto" else ("loo" if documents <= LOO_UP_TO else "5")
     return [
         ["train", "--config", config_arg, *sets, "--out", str(run)],
         ["cv", "--config", config_arg, *sets, "--folds", folds, "--out", str(cv)],
@@ -109,11 +110,3 @@ def banner(config: Config, err: Exception) -> str:
         str(err),
         rule,
     ])  # fmt: skip
-
-
-def _documents(files: list[str]) -> int:
-    count = 0
-    for name in files:
-        with open(name, encoding="utf-8", errors="replace") as handle:
-            count += sum(1 for line in handle if line.strip())
-    return count

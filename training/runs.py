@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from models.bundle import sha256_file
-from models.corpus import jsonl_files
+from models.corpus import jsonl_files, write_documents
 from models.document import Document
 from training.config import Config
 
@@ -158,6 +158,5 @@ class RunFolder:
     def write_predictions(self, docs: list[Document], subdir: str = "") -> Path:
         """One canonical JSONL line per predicted document, in the given order."""
         path = self.path / subdir / "predictions.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(d.to_jsonl_line() + "\n" for d in docs), encoding="utf-8")
+        write_documents(path, docs)
         return path
