@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models.document import Document
+from xdd.models.document import Document
 
 
 def prediction_agreement(reference: Sequence[Document], other: Sequence[Document]) -> dict[str, float | int | bool]:

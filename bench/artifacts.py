@@ -73,16 +73,16 @@ def cached(folder: Path, stamp: dict, build: Callable[[], None], say: Callable[[
 
 
 def corpus_sha256(corpus: Path) -> str:
-    from training.runs import describe_corpus
+    from xdd.training.runs import describe_corpus
 
     return describe_corpus({"train": corpus})["sha256"]
 
 
 def _build(models: BenchModels, shape: str, corpus: Path, say: Callable[[str], None]) -> None:
-    from bench.hf_route import write_hf_models
-    from models.export import export_run
-    from models.local_model import init_model
-    from models.text_cli import corpus_texts
+    from xdd.bench.hf_route import write_hf_models
+    from xdd.models.export.bundle import export_run
+    from xdd.training.init_model import init_model
+    from xdd.training.text_cli import corpus_texts
 
     init_model(models.backbone, shape, corpus_texts(corpus), seed=SEED)
     write_random_run(models.backbone, corpus, models.run)
@@ -94,15 +94,14 @@ def write_random_run(backbone: Path, corpus: Path, run: Path) -> None:
     """A run folder (as `xdd train` writes it) holding an UNTRAINED JointModel on ``backbone``."""
     import torch
     from transformers import AutoModel
+    from xdd.models.document.labels import scheme_for
+    from xdd.models.nets.joint import JointModel, encoder_kwargs
+    from xdd.models.predict.torch_backend import TransformerPredictor
+    from xdd.models.text.pipeline import TextPipeline
+    from xdd.training.config import load_config
+    from xdd.training.runs import RunFolder
 
-    from models.corpus import corpus_scheme
-    from models.joint_model import JointModel, encoder_kwargs
-    from models.text_pipeline import TextPipeline
-    from models.transformer_predictor import TransformerPredictor
-    from training.config import load_config
-    from training.runs import RunFolder
-
-    scheme = corpus_scheme(corpus)
+    scheme = scheme_for(corpus)
     torch.manual_seed(SEED)
     encoder = AutoModel.from_pretrained(str(backbone), **encoder_kwargs("roberta"))
     model = JointModel(encoder, len(scheme.bio_tags()), len(scheme.topics)).eval()

@@ -1,6 +1,6 @@
 """``xdd bench``: inference, training, hardware-limit, scaling and preprocessing benchmarks.
 
-A thin wrapper over :func:`bench.suite.run_suite`: prints the tables, checks
+A thin wrapper over :func:`xdd.bench.suite.run_suite`: prints the tables, checks
 the targets, writes the JSON report.  See docs/performance.md for what each
 row measures.
 """
@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from models.errors import ConfigError
+from xdd.models.errors import ConfigError
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -47,9 +47,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def run_bench(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from bench.report import render, targets
-    from bench.suite import BenchSettings, machine, run_suite
-    from models.corpus import jsonl_files
+    from xdd.bench.report import render, targets
+    from xdd.bench.suite import BenchSettings, machine, run_suite
+    from xdd.models.document.corpus import jsonl_files
 
     counts = {"--threads": args.threads, "--documents": args.documents, "--train-batch-size": args.train_batch_size}
     for flag, value in counts.items():

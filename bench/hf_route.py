@@ -28,10 +28,13 @@ def write_hf_models(bundle: Path, token_folder: Path, sequence_folder: Path, see
     """Save the bundle's encoder and heads as Auto*-loadable token- and sequence-classification folders."""
     import torch
     from safetensors.torch import load_file
-    from transformers import AutoTokenizer, RobertaForSequenceClassification, RobertaForTokenClassification
-
-    from models.labels import LabelScheme
-    from models.transformer_predictor import MODEL_INFO_FILE
+    from transformers import (
+        AutoTokenizer,
+        RobertaForSequenceClassification,
+        RobertaForTokenClassification,
+    )
+    from xdd.models.document.labels import LabelScheme
+    from xdd.models.predict.batching import MODEL_INFO_FILE
 
     info = json.loads((bundle / MODEL_INFO_FILE).read_text(encoding="utf-8"))
     scheme = LabelScheme.from_json(info["labels"], source=str(bundle / MODEL_INFO_FILE))

@@ -1,7 +1,7 @@
-"""Inference rows, each run in its own process by :mod:`bench.rows`.
+"""Inference rows, each run in its own process by :mod:`xdd.bench.rows`.
 
 Both sides: load the models, one untimed warm-up call on a few inputs, then
-one timed pass over all the inputs.  (:mod:`bench.suite` runs each row in
+one timed pass over all the inputs.  (:mod:`xdd.bench.suite` runs each row in
 several rounds, interleaved with the other rows, and keeps the fastest.)
 
 Ours (``torch_fp32``, ``onnx_fp32``, ``onnx_int8``): ``Predictor.predict``
@@ -9,7 +9,7 @@ on the raw texts, in chunks of ``chunk`` documents as a streaming
 ``xdd predict`` would: normalisation, segmentation, alignment, windows,
 length-sorted batches, one forward pass for both tasks, decoding to entities
 and paragraph topics.  The usual route (``hf_pipeline``): the two pipelines
-of :mod:`bench.hf_route` over the pre-segmented window texts.
+of :mod:`xdd.bench.hf_route` over the pre-segmented window texts.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ def timed(work: Callable[[], Any]) -> tuple[float, Any]:
 
 def ours(spec: dict[str, Any]) -> dict[str, Any]:
     """Our predictor with the row's backend over ``spec["documents"]`` corpus texts (× ``spec["copies"]``)."""
-    from bench.rows import current_rss_mb
-    from bench.workload import bench_texts
-    from models.corpus import write_documents
-    from models.predictor import Predictor
+    from xdd.bench.rows import current_rss_mb
+    from xdd.bench.workload import bench_texts
+    from xdd.models.document.corpus import write_documents
+    from xdd.models.predict.predictor import Predictor
 
     texts = bench_texts(Path(spec["corpus"]), spec["documents"]) * spec.get("copies", 1)
     predictor = Predictor.load(spec["bundle"], backend=BACKENDS[spec["row"]], threads=spec["threads"],
@@ -56,8 +56,8 @@ def ours(spec: dict[str, Any]) -> dict[str, Any]:
 
 def hf_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """Both Hugging Face pipelines over the pre-segmented window texts in ``spec["inputs"]``."""
-    from bench.hf_route import load_pipelines, run_both
-    from bench.rows import current_rss_mb
+    from xdd.bench.hf_route import load_pipelines, run_both
+    from xdd.bench.rows import current_rss_mb
 
     texts = json.loads(Path(spec["inputs"]).read_text(encoding="utf-8"))
     ner, topics = load_pipelines(Path(spec["hf_token"]), Path(spec["hf_sequence"]))

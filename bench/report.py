@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench.suite import fastest_exact
+from xdd.bench.suite import fastest_exact
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""One benchmark row in a process of its own: ``python -m bench.rows SPEC.json RESULT.json``.
+"""One benchmark row in a process of its own: ``python -m xdd.bench.rows SPEC.json RESULT.json``.
 
 A fresh process per row keeps rows from sharing caches, allocator pools or
 peak memory.  The spec names the row (``kind``) and its inputs; the result is
@@ -47,8 +47,7 @@ def peak_rss_mb() -> float:
 def matmul_row(spec: dict[str, Any]) -> dict[str, Any]:
     """The machine's fp32 matrix-multiply limit: best of ``MATMUL_REPEAT`` large ``torch.mm`` calls."""
     import torch
-
-    from bench.flops import matmul_flops
+    from xdd.bench.flops import matmul_flops
 
     n = spec.get("size", MATMUL_SIZE)
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -67,10 +66,10 @@ def preprocess_row(spec: dict[str, Any]) -> dict[str, Any]:
     ``encode_document`` without labels, as prediction runs it; the segmenter's
     model is loaded first and the fastest of :data:`PREPROCESS_REPEAT` passes counts.
     """
-    from bench.inference import timed
-    from bench.workload import bench_texts
-    from models.document import Document
-    from models.text_pipeline import TextPipeline
+    from xdd.bench.inference import timed
+    from xdd.bench.workload import bench_texts
+    from xdd.models.document import Document
+    from xdd.models.text.pipeline import TextPipeline
 
     texts = bench_texts(Path(spec["corpus"]), spec["documents"])
     pipeline = TextPipeline.from_pretrained(spec["bundle"])
@@ -84,9 +83,9 @@ def preprocess_row(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _row_functions() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    from bench.inference import hf_pipeline, ours
-    from bench.trained import trained_agreement
-    from bench.training_rows import train_row
+    from xdd.bench.inference import hf_pipeline, ours
+    from xdd.bench.trained import trained_agreement
+    from xdd.bench.training_rows import train_row
 
     return {"ours": ours, "hf_pipeline": hf_pipeline, "train": train_row, "matmul": matmul_row,
             "preprocess": preprocess_row, "trained_agreement": trained_agreement}  # fmt: skip
@@ -123,7 +122,7 @@ def _other_load(before: tuple[float, float, float], after: tuple[float, float, f
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m bench.rows SPEC.json RESULT.json", file=sys.stderr)
+        print("usage: python -m xdd.bench.rows SPEC.json RESULT.json", file=sys.stderr)
         return 2
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     result = run_row(spec)

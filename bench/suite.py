@@ -1,8 +1,8 @@
 """The benchmark suite: build the models, run every row in its own process, derive the figures.
 
-Rows, in the order they run (each a ``python -m bench.rows`` process):
+Rows, in the order they run (each a ``python -m xdd.bench.rows`` process):
 
-1. ``limit``: the fp32 matrix-multiply limit of this machine (:func:`bench.rows.matmul_row`);
+1. ``limit``: the fp32 matrix-multiply limit of this machine (:func:`xdd.bench.rows.matmul_row`);
 2. ``preprocessing``: text pipeline characters/s;
 3. ``inference``: ``torch_fp32``, ``onnx_fp32``, ``onnx_int8`` (ours) and ``hf_pipeline``;
 4. ``scaling``: the fastest exact backend on N and on 4N documents (the same N texts four times);
@@ -12,7 +12,7 @@ Rows, in the order they run (each a ``python -m bench.rows`` process):
 Inference and scaling rows run in ``rounds`` interleaved rounds (see
 :meth:`RowRunner.interleaved`); the fastest round of each row counts.
 
-The returned dict is the JSON report; :mod:`bench.report` prints it and
+The returned dict is the JSON report; :mod:`xdd.bench.report` prints it and
 checks the targets.
 """
 
@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.flops import EncoderShape, joint_flops, training_flops, two_pass_flops
-from models.errors import XddError
+from xdd.bench.flops import EncoderShape, joint_flops, training_flops, two_pass_flops
+from xdd.models.errors import XddError
 
 ROOT = Path(__file__).resolve().parent.parent
 OUR_ROWS = ("torch_fp32", "onnx_fp32", "onnx_int8")
@@ -62,7 +62,7 @@ class BenchSettings:
 
 def run_suite(settings: BenchSettings, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every row and return the report (see the module docstring)."""
-    from bench.artifacts import prepare
+    from xdd.bench.artifacts import prepare
 
     models = prepare(settings.work, settings.shape, settings.corpus, say)
     context = _workload(settings, models)
@@ -90,24 +90,23 @@ def run_suite(settings: BenchSettings, say: Callable[[str], None] = print) -> di
 def _workload(settings: BenchSettings, models) -> dict[str, Any]:
     """Sizes of the N bench documents, their window texts for the HF side, and the model's shape."""
     from transformers import AutoConfig
-
-    from bench.workload import bench_texts, describe
-    from models.corpus import corpus_scheme
-    from models.text_pipeline import TextPipeline
+    from xdd.bench.workload import bench_texts, describe
+    from xdd.models.document.labels import scheme_for
+    from xdd.models.text.pipeline import TextPipeline
 
     texts = bench_texts(settings.corpus, settings.documents)
     workload, window_texts = describe(TextPipeline.from_pretrained(models.bundle), texts)
     inputs = settings.work / "hf_inputs.json"
     inputs.write_text(json.dumps(window_texts, ensure_ascii=False), encoding="utf-8")
-    scheme = corpus_scheme(settings.corpus)
+    scheme = scheme_for(settings.corpus)
     shape = EncoderShape.from_config(AutoConfig.from_pretrained(str(models.bundle)))
     return {"workload": workload, "inputs": inputs, "shape": shape, "tags": len(scheme.bio_tags()),
             "topics": len(scheme.topics)}  # fmt: skip
 
 
 def _inference(settings: BenchSettings, models, context: dict[str, Any], runner: RowRunner, limit: float) -> dict:
-    from bench.agreement import prediction_agreement
-    from models.corpus import read_documents
+    from xdd.bench.agreement import prediction_agreement
+    from xdd.models.document.corpus import read_documents
 
     predictions = settings.work / "predictions"
     predictions.mkdir(parents=True, exist_ok=True)
@@ -190,7 +189,7 @@ def _training(settings: BenchSettings, models, context: dict[str, Any], runner: 
 
 
 class RowRunner:
-    """Runs rows as ``python -m bench.rows`` processes with the same threads and environment."""
+    """Runs rows as ``python -m xdd.bench.rows`` processes with the same threads and environment."""
 
     def __init__(self, settings: BenchSettings, logs: Path, say: Callable[[str], None]) -> None:
         self.threads = settings.threads
@@ -206,7 +205,7 @@ class RowRunner:
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
         self.say(f"  {name} ...")
         with log_path.open("w", encoding="utf-8") as log:
-            command = [sys.executable, "-m", "bench.rows", str(spec_path), str(result_path)]
+            command = [sys.executable, "-m", "xdd.bench.rows", str(spec_path), str(result_path)]
             done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, check=False)
         if done.returncode != 0 or not result_path.is_file():
             tail = log_path.read_text(encoding="utf-8", errors="replace")[-LOG_TAIL:]

@@ -21,10 +21,10 @@ CONFIG = "tiny-joint"
 
 
 def trained_agreement(spec: dict[str, Any]) -> dict[str, Any]:
-    from bench.agreement import prediction_agreement
-    from bench.artifacts import SEED, cached, corpus_sha256
-    from models.corpus import read_documents
-    from models.predictor import Predictor
+    from xdd.bench.agreement import prediction_agreement
+    from xdd.bench.artifacts import SEED, cached, corpus_sha256
+    from xdd.models.document.corpus import read_documents
+    from xdd.models.predict.predictor import Predictor
 
     folder, corpus = Path(spec["folder"]), Path(spec["corpus"])
     stamp = {"shape": SHAPE, "config": CONFIG, "seed": SEED, "corpus_sha256": corpus_sha256(corpus)}
@@ -47,13 +47,13 @@ def trained_agreement(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _train_and_export(folder: Path, corpus: Path) -> None:
-    from bench.artifacts import SEED
-    from models.export import export_run
-    from models.local_model import init_model
-    from models.text_cli import corpus_texts
-    from training.config import load_config, resolve_config_path
-    from training.train_cli import train_fn_for
-    from training.train_run import run_training
+    from xdd.bench.artifacts import SEED
+    from xdd.models.export.bundle import export_run
+    from xdd.training.config import load_config, resolve_config_path
+    from xdd.training.init_model import init_model
+    from xdd.training.text_cli import corpus_texts
+    from xdd.training.train_cli import train_fn_for
+    from xdd.training.train_run import run_training
 
     init_model(folder / "backbone", SHAPE, corpus_texts(corpus), seed=SEED)
     overrides = [f"model.backbone={folder / 'backbone'}", f"data.train={corpus}", "training.logging_steps=1000"]

@@ -1,12 +1,12 @@
 """Training rows: our trainer against the common fixed-padding recipe, same model, same steps.
 
 Both rows run our ``XddTrainer`` (the Hugging Face ``Trainer``) built from our own
-:func:`training.transformer.training_arguments` on the same windows of the
+:func:`xdd.training.transformer.training_arguments` on the same windows of the
 corpus (a seeded random choice of ``windows`` of them), for one epoch of
 ``ceil(windows / batch_size)`` steps, from the same random phobert-base-shaped
 model.  Only two things differ:
 
-- ``ours``: :class:`training.transformer.WindowCollator` (each batch padded
+- ``ours``: :class:`xdd.training.transformer.WindowCollator` (each batch padded
   to its longest window) and length-grouped batches (``group_by_length``);
 - ``fixed_padding``: every window padded to ``max_tokens`` (256), batches
   drawn at random (``padding="max_length"`` in the usual PhoBERT NER recipe).
@@ -49,9 +49,8 @@ class FixedPaddingCollator:
 
     def __call__(self, features: list[dict[str, Any]]) -> dict:
         from torch.nn.functional import pad
-
-        from models.text_pipeline import IGNORE_INDEX
-        from training.transformer import WindowCollator
+        from xdd.models.text.pipeline import IGNORE_INDEX
+        from xdd.training.transformer import WindowCollator
 
         batch = WindowCollator(self.pad_id)(features)
         extra = self.length - batch["input_ids"].shape[1]
@@ -66,14 +65,20 @@ def train_row(spec: dict[str, Any]) -> dict[str, Any]:
     """Train ``spec["variant"]`` ("ours" or "fixed_padding") for one epoch over the chosen windows."""
     from pathlib import Path
 
-    from models.corpus import corpus_scheme, read_documents
-    from models.transformer_predictor import TransformerPredictor
-    from training.config import load_config
-    from training.transformer import WindowCollator, XddTrainer, training_arguments, window_dataset
+    from xdd.models.document.corpus import read_documents
+    from xdd.models.document.labels import scheme_for
+    from xdd.models.predict.torch_backend import TransformerPredictor
+    from xdd.training.config import load_config
+    from xdd.training.transformer import (
+        WindowCollator,
+        XddTrainer,
+        training_arguments,
+        window_dataset,
+    )
 
     variant = spec["variant"]
     predictor = TransformerPredictor.load(spec["bundle"])
-    scheme = corpus_scheme(spec["corpus"])
+    scheme = scheme_for(spec["corpus"])
     data = window_dataset(read_documents(spec["corpus"]), predictor.pipeline, scheme, "joint")
     data = data.shuffle(seed=spec["seed"]).select(range(min(spec["windows"], len(data))))
     steps = math.ceil(len(data) / spec["batch_size"])

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.errors import ConfigError
+from xdd.models.errors import ConfigError
 
 
 def bench_texts(corpus: Path, n: int) -> list[str]:
     """The corpus's article texts, repeated in order until there are ``n`` of them."""
-    from models.text_cli import corpus_texts
+    from xdd.training.text_cli import corpus_texts
 
     if n < 1:
         raise ConfigError(f"the benchmark needs at least one document, got {n}")
@@ -61,7 +61,7 @@ class Workload:
 
 def describe(pipeline, texts: Sequence[str]) -> tuple[Workload, list[str]]:
     """The workload of ``texts`` and the pre-segmented window texts the Hugging Face side is fed."""
-    from models.document import Document
+    from xdd.models.document import Document
 
     lengths: list[int] = []
     window_texts: list[str] = []

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-
-from eval.evaluate import evaluate, point_figures
-from models.document import Document
-from models.errors import EvaluationError
-from models.labels import LabelScheme
+from xdd.eval.evaluate import evaluate, point_figures
+from xdd.models.document import Document
+from xdd.models.document.labels import LabelScheme
+from xdd.models.errors import EvaluationError
 
 Fold = tuple[Sequence[Document], Sequence[Document]]
 

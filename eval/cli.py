@@ -1,4 +1,4 @@
-"""``xdd evaluate`` and ``xdd compare``: thin wrappers over ``eval.evaluate`` and ``eval.compare``.
+"""``xdd evaluate`` and ``xdd compare``: thin wrappers over ``xdd.eval.evaluate`` and ``xdd.eval.compare``.
 
 Heavy imports (the predictor, torch) happen inside the handlers.
 """
@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.document import Document
-from models.errors import EvaluationError, XddError
+from xdd.models.document import Document
+from xdd.models.checks import positive_int
+from xdd.models.errors import EvaluationError
 
 if TYPE_CHECKING:
-    from eval.report_content import Table
+    from xdd.eval.report_content import Table
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -50,23 +51,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _bootstrap_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n-boot", type=_positive_int, default=1000, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--n-boot", type=positive_int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap random seed (default 0)")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
-    from eval.corpus_io import load_gold, load_predictions
-    from eval.evaluate import evaluate
+    from xdd.eval.corpus_io import load_gold, load_predictions
+    from xdd.eval.evaluate import evaluate
 
     gold, scheme = load_gold(args.data)
     pred = predict_with_model(args.model, gold) if args.model else load_predictions(args.predictions, gold)
@@ -78,7 +69,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             "plots and predictions."
         )
         return 0
-    from eval.report import write_report
+    from xdd.eval.report import write_report
 
     title = args.title or f"Evaluation of {args.model or args.predictions} on {args.data}"
     written = write_report(args.out, metrics, gold, pred, title=title, gold_path=args.data)
@@ -87,16 +78,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def predict_with_model(bundle: str, gold: list[Document]) -> list[Document]:
-    """Predict the gold texts with ``models.predictor`` and carry the gold ids over."""
-    try:
-        from models.predictor import Predictor
-    except ModuleNotFoundError as err:
-        if err.name != "models.predictor":
-            raise
-        raise XddError(
-            "--model needs models.predictor, which is not available in this installation yet; "
-            "score a prediction file instead: xdd evaluate --predictions PRED.jsonl --data GOLD"
-        ) from err
+    """Predict the gold texts with ``xdd.models.predict.predictor`` and carry the gold ids over."""
+    from xdd.models.predict.predictor import Predictor
+
     docs = Predictor.load(bundle, backend="torch").predict([doc.text for doc in gold])
     if len(docs) != len(gold):
         raise EvaluationError(f"{bundle}: the predictor returned {len(docs)} documents for {len(gold)} texts")
@@ -105,7 +89,7 @@ def predict_with_model(bundle: str, gold: list[Document]) -> list[Document]:
 
 def summary(metrics: dict) -> str:
     """The headline and NER per-label tables as aligned plain text."""
-    from eval.report_content import headline_table, ner_table
+    from xdd.eval.report_content import headline_table, ner_table
 
     return "\n\n".join(format_table(table) for table in (headline_table(metrics), ner_table(metrics)))
 
@@ -123,7 +107,7 @@ def format_table(table: Table) -> str:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from eval.compare import compare_runs, format_comparison
+    from xdd.eval.compare import compare_runs, format_comparison
 
     result = compare_runs(args.run_a, args.run_b, data=args.data, n_boot=args.n_boot, seed=args.seed)
     print(format_comparison(result))

@@ -1,6 +1,6 @@
 """``xdd compare RUN_A RUN_B``: per-metric difference B - A with a paired bootstrap interval.
 
-Run-folder layout (what ``xdd evaluate --out`` and ``eval.report.write_report``
+Run-folder layout (what ``xdd evaluate --out`` and ``xdd.eval.report.write_report``
 write; a training run folder that calls ``write_report`` has it too)::
 
     RUN/
@@ -21,17 +21,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.bootstrap import paired_differences, resample_weights
-from eval.corpus_io import load_gold
-from eval.evaluate import figure_function, headline_figures, score
-from models.corpus import read_documents
-from models.errors import EvaluationError
+from xdd.eval.bootstrap import paired_differences, resample_weights
+from xdd.eval.corpus_io import load_gold
+from xdd.eval.evaluate import figure_function, headline_figures, score
+from xdd.models.document.corpus import read_documents
+from xdd.models.errors import EvaluationError
 
 PREDICTIONS, EVALUATION, METRICS = "predictions.jsonl", "evaluation.json", "metrics.json"
 
 
 @dataclass(frozen=True)
-class Run:
+class ComparedRun:
     """What one side of a comparison provides."""
 
     path: Path
@@ -40,13 +40,13 @@ class Run:
     metrics: Path | None
 
 
-def find_run(path: str | Path) -> Run:
+def find_run(path: str | Path) -> ComparedRun:
     """Locate predictions, recorded gold path and metrics of a run folder (or a metrics.json file)."""
     path = Path(path)
     if path.is_file():
         if path.suffix != ".json":
             raise EvaluationError(f"{path}: expected a run folder or a metrics.json file")
-        return Run(path, None, None, path)
+        return ComparedRun(path, None, None, path)
     if not path.is_dir():
         raise EvaluationError(f"{path}: no such run folder or metrics.json file")
     predictions = path / PREDICTIONS if (path / PREDICTIONS).is_file() else None
@@ -56,7 +56,7 @@ def find_run(path: str | Path) -> Run:
             f"{path}: neither {PREDICTIONS} nor {METRICS} found; a run folder needs {PREDICTIONS} "
             f"(and {EVALUATION} naming the gold, or --data) for a paired comparison"
         )
-    return Run(path, predictions, _recorded_gold(path), metrics)
+    return ComparedRun(path, predictions, _recorded_gold(path), metrics)
 
 
 def _recorded_gold(folder: Path) -> Path | None:
@@ -99,7 +99,7 @@ def compare_runs(
     }
 
 
-def _common_gold(run_a: Run, run_b: Run) -> Path:
+def _common_gold(run_a: ComparedRun, run_b: ComparedRun) -> Path:
     for run in (run_a, run_b):
         if run.gold is None:
             raise EvaluationError(f"{run.path}: no {EVALUATION} records the gold corpus; pass --data GOLD")
@@ -112,7 +112,7 @@ def _common_gold(run_a: Run, run_b: Run) -> Path:
     return run_a.gold
 
 
-def _unpaired(run_a: Run, run_b: Run, note: str) -> dict:
+def _unpaired(run_a: ComparedRun, run_b: ComparedRun, note: str) -> dict:
     figures_a, figures_b = (_figures(run) for run in (run_a, run_b))
     return {
         "a": str(run_a.path),
@@ -135,7 +135,7 @@ def _unpaired(run_a: Run, run_b: Run, note: str) -> dict:
     }
 
 
-def _figures(run: Run) -> dict[str, float]:
+def _figures(run: ComparedRun) -> dict[str, float]:
     metrics = _read_metrics(run)
     try:
         return headline_figures(metrics)
@@ -145,7 +145,7 @@ def _figures(run: Run) -> dict[str, float]:
         ) from err
 
 
-def _read_metrics(run: Run) -> dict:
+def _read_metrics(run: ComparedRun) -> dict:
     if run.metrics is None:
         raise EvaluationError(f"{run.path}: no {METRICS} to compare and no {PREDICTIONS} to score")
     try:

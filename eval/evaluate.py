@@ -1,9 +1,10 @@
 """``evaluate(gold, pred)``: the metrics.json dictionary of one set of predictions.
 
 The flow: pair gold and predicted documents by id (checking that they can be
-scored together), build per-document count tables (NER on the syllable grid,
-topics at paragraph and document level), compute every figure from the summed
-tables, and attach a document-bootstrap 95% interval to every headline figure.
+scored together), build per-document count tables (NER by exact character
+span, see ``ner_metrics``; topics at paragraph and document level), compute
+every figure from the summed tables, and attach a document-bootstrap 95%
+interval to every headline figure.
 The keys are documented in ``docs/metrics.md``; all values are plain ``float``,
 ``int``, ``str``, ``list`` or ``None`` (never NaN).
 """
@@ -15,13 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from eval import ner_metrics, topic_metrics
-from eval.bootstrap import Figures, Tables, intervals, resample_weights, totals
-from eval.counts import PREDICTED, SUPPORT, TP, prf
-from models.document import Document
-from models.errors import EvaluationError
-from models.labels import LabelScheme
+from xdd.eval import ner_metrics, topic_metrics
+from xdd.eval.bootstrap import Figures, Tables, intervals, resample_weights, totals
+from xdd.eval.counts import PREDICTED, SUPPORT, TP, prf
+from xdd.models.document import Document
+from xdd.models.document.labels import LabelScheme
+from xdd.models.errors import EvaluationError
 
 SCHEMA_VERSION = 1
 PRF = ("precision", "recall", "f1")
@@ -86,7 +86,7 @@ def _check_pair(gold: Document, pred: Document, scheme: LabelScheme) -> None:
         raise EvaluationError(
             f"document {gold.id!r}: predicted paragraphs {pred_spans[:3]}... do not align with the gold paragraphs "
             f"{gold_spans[:3]}... ({len(pred_spans)} vs {len(gold_spans)}); emit one paragraph per gold paragraph "
-            "with the same (start, end) (models.document.paragraph_spans), with empty topics if none are predicted"
+            "with the same (start, end) (xdd.models.document.paragraph_spans), with empty topics if none are predicted"
         )
     for side, doc in (("gold", gold), ("predicted", pred)):
         for entity in doc.entities:
@@ -166,8 +166,11 @@ def evaluate(
     """The metrics.json dictionary: NER and topic figures with document-bootstrap 95% intervals.
 
     Documents are paired by id; a missing or extra prediction, a changed text,
-    misaligned paragraphs or a label outside ``scheme`` raise
-    :class:`~models.errors.EvaluationError` naming the document.  ``n_boot=0``
+    misaligned paragraphs, a label outside ``scheme`` or overlapping gold
+    entities raise :class:`~xdd.models.errors.EvaluationError` naming the
+    document.  Any prediction is scored, never refused: overlapping predicted
+    entities are left out and counted in ``ner.alignment.pred.overlapping_dropped``
+    (a model's dev evaluation must not crash training).  ``n_boot=0``
     skips the bootstrap (every ``ci95`` is null): model selection during
     training needs only the point estimates.
     """

@@ -13,9 +13,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve
-
-from eval.topic_metrics import Matrices, paragraph_matrices
-from models.document import Document
+from xdd.eval.topic_metrics import Matrices, paragraph_matrices
+from xdd.models.document import Document
 
 NER_F1, TOPICS_F1, TOPICS_PR = "ner_per_label_f1.png", "topics_per_label_f1.png", "topics_pr_curves.png"
 

@@ -20,14 +20,14 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from eval.evaluate import pair_documents
-from eval.plots import write_plots
-from eval.report_content import build_content
-from eval.report_html import render_html
-from eval.report_md import render_markdown
-from models.corpus import write_documents
-from models.document import Document
-from models.labels import LabelScheme
+from xdd.eval.evaluate import pair_documents
+from xdd.eval.plots import write_plots
+from xdd.eval.report_content import build_content
+from xdd.eval.report_html import render_html
+from xdd.eval.report_md import render_markdown
+from xdd.models.document import Document
+from xdd.models.document.corpus import write_documents
+from xdd.models.document.labels import LabelScheme
 
 FILES = ("metrics.json", "report.md", "report.html", "predictions.jsonl", "evaluation.json")
 

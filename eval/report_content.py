@@ -12,15 +12,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from eval.ner_metrics import EntityError, entity_errors
-from eval.topic_metrics import ParagraphError, paragraph_errors
-from models.document import Document, Entity
+from xdd.eval.ner_metrics import EntityError, entity_errors
+from xdd.eval.topic_metrics import ParagraphError, paragraph_errors
+from xdd.models.document import Document, Entity
 
 ERROR_SECTIONS = {
     "missed": "Missed entities (in gold, not predicted)",
     "spurious": "Spurious entities (predicted, overlapping no gold entity)",
-    "wrong_type": "Wrong type (same tokens, other label)",
-    "wrong_boundary": "Wrong boundary (overlapping prediction, other tokens)",
+    "wrong_type": "Wrong type (same span, other label)",
+    "wrong_boundary": "Wrong boundary (overlapping prediction, other span)",
 }
 CONTEXT_LIMIT = 320  # characters of context around an error before it is cut with "…"
 PARAGRAPH_LIMIT = 500
@@ -109,6 +109,8 @@ def build_content(
     tables = [headline_table(metrics)]
     if "cv" in metrics:
         tables.append(cv_table(metrics["cv"]))
+    if "learning_curve" in metrics:
+        tables.append(learning_curve_table(metrics["learning_curve"]))
     tables.append(ner_table(metrics))
     tables += [topic_table(metrics, level) for level in ("paragraph", "document")]
     errors = [e for gold, pred in pairs for e in entity_errors(gold, pred)]
@@ -125,7 +127,10 @@ def overview(metrics: dict) -> list[str]:
     lines = [
         f"{metrics['n_documents']} documents, {metrics['n_paragraphs']} paragraphs. "
         f"95% intervals: percentile bootstrap over documents ({boot['n_boot']} resamples, seed {boot['seed']}).",
-        "NER is scored entity by entity (seqeval, strict IOB2) on the syllable tokens of the original text.",
+        (
+            "NER is scored entity by entity on exact character spans (seqeval, strict IOB2, on the syllable "
+            "tokens of the original text split at every entity boundary)."
+        ),
     ]
     if "cv" in metrics:
         lines.append(
@@ -136,13 +141,23 @@ def overview(metrics: dict) -> list[str]:
         lines.append(
             "Predictions carry no topic scores: average precision and precision-recall curves are not available."
         )
-    alignment = metrics["ner"]["alignment"]
+    return lines + alignment_notes(metrics["ner"]["alignment"])
+
+
+def alignment_notes(alignment: dict) -> list[str]:
+    """One line per side whose spans were not scored exactly as given, so no change goes unnoticed."""
+    lines = []
     for side, name in (("gold", "Gold"), ("pred", "Predicted")):
-        if alignment[side]["snapped"] or alignment[side]["dropped"]:
-            lines.append(
-                f"{name} spans not on syllable boundaries: {alignment[side]['snapped']} widened to whole "
-                f"syllables, {alignment[side]['dropped']} covering no syllable ignored."
+        counts = alignment[side]
+        overlapping = counts.get("overlapping_dropped", 0)  # metrics.json files written before it existed
+        if counts["snapped"] or counts["dropped"] or overlapping:
+            line = (
+                f"{name} spans: {counts['snapped']} scored without their leading or trailing whitespace, "
+                f"{counts['dropped']} of whitespace only ignored"
             )
+            if side == "pred":
+                line += f", {overlapping} overlapping a kept prediction left out"
+            lines.append(line + ".")
     return lines
 
 
@@ -167,6 +182,17 @@ def cv_table(cv: dict) -> Table:
     fold_names = [f"Fold {f['fold']} (n={f['n_documents']})" for f in cv["folds"]]
     headers = ["Metric", "Mean ± std", "Min", "Max", *fold_names]
     return Table("Cross-validation folds", headers, rows, "std: sample standard deviation over folds (0 for one fold).")
+
+
+def learning_curve_table(curve: dict) -> Table:
+    rows = [[str(p["train_documents"]), fmt(p["entity_f1"]), fmt(p["topic_f1"])] for p in curve["points"]]
+    held = curve["points"][0]["held_out_documents"] if curve["points"] else 0
+    note = (
+        f"Out-of-fold: each of the {held} documents held out in turn, the model trained on that many of the "
+        "others (chosen at random), the held-out predictions pooled. How much one more annotated article is "
+        f"worth; every point rests on {held} documents."
+    )
+    return Table("Learning curve", ["Training documents", "Entity micro F1", "Topic micro F1"], rows, note)
 
 
 def ner_table(metrics: dict) -> Table:

@@ -1,7 +1,7 @@
 """report.html: one self-contained page (inline CSS, plots embedded as data: URIs).
 
 The page needs no other file and no network: it can be mailed or attached to
-an issue.  The same PNGs are also written beside it by ``eval.report``.
+an issue.  The same PNGs are also written beside it by ``xdd.eval.report``.
 Errors in context use ``<mark class="KIND">`` (missed, spurious, wrong-type,
 wrong-boundary) so that they can be found in the DOM.
 """
@@ -12,8 +12,14 @@ import base64
 import re
 from html import escape
 
-from eval.report_content import ERROR_SECTIONS, EntityErrorView, Highlight, ReportContent, Table
-from eval.topic_metrics import ParagraphError
+from xdd.eval.report_content import (
+    ERROR_SECTIONS,
+    EntityErrorView,
+    Highlight,
+    ReportContent,
+    Table,
+)
+from xdd.eval.topic_metrics import ParagraphError
 
 MAX_ERRORS = 1000
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import re
 
-from eval.report_content import ERROR_SECTIONS, EntityErrorView, ReportContent, Table
+from xdd.eval.report_content import (
+    ERROR_SECTIONS,
+    EntityErrorView,
+    ReportContent,
+    Table,
+)
 
 MAX_ERRORS = 50
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")

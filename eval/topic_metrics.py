@@ -25,9 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import average_precision_score
-
-from eval.counts import safe_divide
-from models.document import Document
+from xdd.eval.counts import safe_divide
+from xdd.models.document import Document
 
 LEVELS = ("paragraph", "document")
 

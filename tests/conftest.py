@@ -27,8 +27,8 @@ def model_corpus() -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random PhoBERT-format model folder (tokenizer, config, safetensors, text_settings.json)."""
-    from models.local_model import init_model
-    from models.text_cli import corpus_texts
+    from xdd.training.init_model import init_model
+    from xdd.training.text_cli import corpus_texts
 
     folder = tmp_path_factory.mktemp("tiny-phobert")
     init_model(folder, "tiny", corpus_texts(model_corpus()))
@@ -45,9 +45,9 @@ def tiny_run_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     Barely trained: its predictions are noise, but it predicts entities and
     topics, which is what export and inference tests need.
     """
-    from training.config import load_config
-    from training.train_run import run_training
-    from training.transformer import make_train_fn
+    from xdd.training.config import load_config
+    from xdd.training.train_run import run_training
+    from xdd.training.transformer import make_train_fn
 
     overrides = [f"model.backbone={tiny_model_dir}", f"data.train={model_corpus()}", "training.max_steps=3",
                  "training.logging_steps=50"]  # fmt: skip
@@ -60,9 +60,9 @@ def tiny_run_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="session")
 def baseline_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run folder of the CRF + TF-IDF baselines trained on ``model_corpus()`` (about a second)."""
-    from training.baselines import baseline_train_fn
-    from training.config import load_config
-    from training.train_run import run_training
+    from xdd.training.baselines import baseline_train_fn
+    from xdd.training.config import load_config
+    from xdd.training.train_run import run_training
 
     config = load_config(ROOT / "training" / "configs" / "baselines.yaml",
                          [f"data.train={model_corpus()}", "crf.max_iterations=50"])  # fmt: skip
@@ -74,7 +74,7 @@ def baseline_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bundle_dir(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny run exported with ONNX and int8 (read-only: copy it to change anything)."""
-    from models.export import export_run
+    from xdd.models.export.bundle import export_run
 
     out = tmp_path_factory.mktemp("bundles") / "tiny"
     export_run(tiny_run_dir, out, onnx=True, quantize="int8")
@@ -84,7 +84,7 @@ def tiny_bundle_dir(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def baseline_bundle_dir(baseline_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The baseline run exported (read-only: copy it to change anything)."""
-    from models.export import export_run
+    from xdd.models.export.bundle import export_run
 
     out = tmp_path_factory.mktemp("bundles") / "baselines"
     export_run(baseline_run_dir, out)

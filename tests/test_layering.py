@@ -1,4 +1,5 @@
-"""Inference code (``models/``) never imports ``training/`` or ``eval/``; ``eval/`` never imports ``training/``."""
+"""Layers: ``xdd.models`` (inference) never imports ``xdd.training``, ``xdd.eval`` or ``xdd.bench``;
+``xdd.eval`` never imports ``xdd.training`` or ``xdd.bench``; nothing imports the folders by their bare names."""
 
 from __future__ import annotations
 
@@ -8,24 +9,38 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = ("models", "training", "eval", "bench")
 
 
-def imported_packages(path: Path) -> set[str]:
+def imported_modules(path: Path) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
     return names
+
+
+def sources(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
 
 
 @pytest.mark.parametrize(("package", "forbidden"), [("models", {"training", "eval", "bench"}),
                                                     ("eval", {"training", "bench"})])  # fmt: skip
 def test_lower_layers_do_not_import_higher_ones(package, forbidden):
     offenders = {
-        str(path.relative_to(ROOT)): sorted(imported_packages(path) & forbidden)
-        for path in sorted((ROOT / package).glob("*.py"))
-        if imported_packages(path) & forbidden
+        str(path.relative_to(ROOT)): sorted(m for m in imported_modules(path) if m.split(".")[:2][-1] in forbidden
+                                            and m.startswith("xdd."))
+        for path in sources(package)
     }
-    assert offenders == {}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+@pytest.mark.parametrize("folder", [*FOLDERS, "tests"])
+def test_code_imports_the_folders_only_under_the_xdd_namespace(folder):
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(m for m in imported_modules(path) if m.split(".")[0] in FOLDERS)
+        for path in sources(folder)
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

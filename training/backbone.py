@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from models.errors import BackboneUnavailable
-from models.joint_model import encoder_kwargs
+from xdd.models.errors import BackboneUnavailable
+from xdd.models.nets.joint import encoder_kwargs
 
 
 def unavailable_message(backbone: str, reason: str) -> str:
@@ -29,6 +29,18 @@ def unavailable_message(backbone: str, reason: str) -> str:
         "  2. for a smoke test without any download, build a small random PhoBERT-format model:\n"
         "     xdd init-model runs/tiny-model --shape tiny --corpus data/annotations\n"
         "     xdd train --config tiny-joint"
+    )
+
+
+def missing_folder_message(backbone: str) -> str:
+    """A local backbone folder that does not exist: say so, and how to create it (no hub advice)."""
+    return (
+        f"cannot load backbone '{backbone}': no such folder ({Path(backbone).expanduser().absolute()})\n"
+        "  Remedies:\n"
+        "  1. for the tiny random model of the `tiny-joint` config (tests and smoke runs, NOT a trained model):\n"
+        f"     xdd init-model {backbone} --shape tiny --corpus data/annotations\n"
+        "  2. or create that folder from a downloaded model (`huggingface-cli download vinai/phobert-base\n"
+        f"     --local-dir {backbone}` where there is network), or point --set model.backbone=... at one"
     )
 
 
@@ -61,10 +73,9 @@ def _check_local_path(backbone: str) -> None:
     Without the probe, transformers retries the download for about a minute
     before giving up.
     """
-    looks_local = backbone.startswith((".", "/", "~")) or backbone.count("/") != 1 or Path(backbone).exists()
-    if looks_local:
+    if looks_local(backbone):
         if not Path(backbone).expanduser().is_dir():
-            raise BackboneUnavailable(unavailable_message(backbone, "no such directory"))
+            raise BackboneUnavailable(missing_folder_message(backbone))
         return
     if _in_cache(backbone) or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
         return  # transformers reads the cache, or says itself that offline mode found nothing
@@ -76,6 +87,21 @@ def _check_local_path(backbone: str) -> None:
     except OSError as err:
         reason = f"not in the local Hugging Face cache and {host} cannot be reached ({err})"
         raise BackboneUnavailable(unavailable_message(backbone, reason)) from err
+
+
+def looks_local(backbone: str) -> bool:
+    """A folder rather than a hub id: an explicit path, not ``owner/name``, or under a folder that exists here.
+
+    ``runs/`` (where xdd writes its own output, e.g. ``runs/tiny-model``)
+    counts as local even before it exists.
+    """
+    first = backbone.split("/")[0]
+    return (
+        backbone.startswith((".", "/", "~"))
+        or backbone.count("/") != 1
+        or first == "runs"
+        or Path(first).is_dir()
+    )
 
 
 def _in_cache(repo_id: str) -> bool:

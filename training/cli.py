@@ -13,16 +13,17 @@ import argparse
 import importlib
 import sys
 
-from models.errors import XddError
+from xdd.models.errors import XddError
 
 COMMAND_MODULES = [
-    "training.corpus_cli",
-    "eval.cli",
-    "models.text_cli",
-    "training.train_cli",
-    "models.predict_cli",
-    "training.pipeline",
-    "bench.cli",
+    "xdd.training.corpus_cli",
+    "xdd.eval.cli",
+    "xdd.training.text_cli",
+    "xdd.training.train_cli",
+    "xdd.training.predict_cli",
+    "xdd.training.pipeline",
+    "xdd.training.annotation_cli",
+    "xdd.bench.cli",
 ]
 
 
@@ -37,12 +38,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Packages of the extras (pyproject.toml) that a command may need, by import name.
+EXTRAS = {
+    "torch": "train", "accelerate": "train", "datasets": "train", "tensorboard": "train",
+    "sklearn_crfsuite": "train", "seqeval": "train", "onnx": "train", "matplotlib": "train",
+    "tokenizers": "train", "psutil": "bench",
+}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except XddError as err:
         print(f"xdd: error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        extra = EXTRAS.get((err.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"xdd: error: `xdd {args.command}` needs the package '{err.name}', which is not installed; "
+              f"install the extra: pip install 'xdd[{extra}]' (torch first: pip install torch)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("xdd: interrupted", file=sys.stderr)

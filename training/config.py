@@ -2,7 +2,8 @@
 
 Every default lives here, in one commented place.  A YAML file names only what
 it changes; unknown keys and bad values are errors that name the dotted key
-(``training.learning_rate``) and the file, with a suggestion for typos.
+(``training.learning_rate``) and where the value came from (the file, or the
+``--set`` that overrode it), with a suggestion for typos.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-
-from models.errors import ConfigError
-from models.text_pipeline import TextSettings
+from xdd.models.errors import ConfigError
+from xdd.models.text.pipeline import TextSettings
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -43,6 +43,12 @@ class DataConfig:
     test: str | None = None
     dev_fraction: float = 0.2
     split_seed: int = 13
+    # Below this many training documents (the training and split-off dev documents together),
+    # choices are made out of fold instead of on a dev split: leave-one-document-out over all of
+    # them, thresholds tuned on the pooled out-of-fold predictions, then the model trained on all
+    # of them (no dev document withheld).  An explicit data.dev stays held out.  0: never.
+    # (xdd.training.oof; docs/training.md, "Choices on a tiny corpus")
+    oof_below: int = 10
 
 
 @dataclass
@@ -69,6 +75,15 @@ class TrainingConfig:
 
 
 @dataclass
+class ThresholdConfig:
+    # Per-topic thresholds maximise F1 on held-out scores, shrunk towards `prior` by
+    # prior_weight / (positives + prior_weight); never above a positive's highest score.
+    prior: float = 0.5
+    # Positive paragraphs the prior is worth (0: no shrinking).
+    prior_weight: float = 5.0
+
+
+@dataclass
 class CRFConfig:
     c1: float = 0.05
     c2: float = 0.05
@@ -81,6 +96,14 @@ class TfidfConfig:
     C: float = 4.0
     ngram_max: int = 2
     min_df: int = 1
+    # "balanced": weight each topic's positives and negatives inversely to their frequency.
+    class_weight: Literal["balanced"] | None = "balanced"
+    # Sample weight of the weak examples written from the annotation scheme
+    # (models/nets/lexicons/topics.txt: one line, one example of its topic); 0: not used.
+    lexicon_weight: float = 1.0
+    # A paragraph's features += context_weight * the features of its previous and next
+    # non-empty paragraphs (saved with the model, applied identically at prediction); 0: none.
+    context_weight: float = 0.0
 
 
 @dataclass
@@ -89,12 +112,13 @@ class Config:
     # "joint": one encoder, NER + topic heads; "ner" or "topics": one head.
     task: Literal["joint", "ner", "topics"] = "joint"
     model: ModelConfig = field(default_factory=ModelConfig)
-    # Normaliser, segmenter and windows (models.text_pipeline.TextSettings, saved with the model).
+    # Normaliser, segmenter and windows (xdd.models.text.pipeline.TextSettings, saved with the model).
     text: TextSettings = field(default_factory=TextSettings)
     data: DataConfig = field(default_factory=DataConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     crf: CRFConfig = field(default_factory=CRFConfig)
     tfidf: TfidfConfig = field(default_factory=TfidfConfig)
+    thresholds: ThresholdConfig = field(default_factory=ThresholdConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config (``text.segmenter_version`` is recorded with the model, not here)."""
@@ -110,9 +134,30 @@ _POSITIVE = {
 _NON_NEGATIVE = {
     "training.epochs", "training.weight_decay", "training.ner_loss_weight", "training.topic_loss_weight",
     "training.early_stopping_patience", "training.eval_steps", "crf.c1", "crf.c2",
-    "model.head_dropout",
+    "model.head_dropout", "data.oof_below", "thresholds.prior_weight", "tfidf.lexicon_weight",
+    "tfidf.context_weight",
 }
 _FRACTIONS = {"training.warmup_ratio", "data.dev_fraction", "model.head_dropout"}
+
+
+@dataclass(frozen=True)
+class _Origins:
+    """Where the config's values came from, so that an error blames the ``--set`` or the file that wrote the key.
+
+    Blaming the YAML file for a typo typed on the command line sends the user
+    to look for it in the wrong place.
+    """
+
+    source: str
+    overridden: tuple[str, ...] = ()
+
+    def of(self, *keys: str) -> str:
+        """``--set KEY`` when an override wrote one of ``keys`` (or a section holding it), else the file."""
+        for key in keys:
+            for item in self.overridden:
+                if key == item or key.startswith(item + "."):
+                    return f"--set {item}"
+        return self.source
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
@@ -129,10 +174,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{source}: a config is a mapping of keys to values")
         data = loaded or {}
-    for item in overrides or []:
-        _apply_override(data, item)
-    config = _build(Config, data, "", source)
-    _check_values(config, source)
+    origins = _Origins(source, tuple(_apply_override(data, item) for item in overrides or []))
+    config = _build(Config, data, "", origins)
+    _check_values(config, origins)
     return config
 
 
@@ -148,7 +192,8 @@ def resolve_config_path(name_or_path: str) -> Path:
     raise ConfigError(f"config '{name_or_path}' not found (not a file, not a shipped config: {', '.join(names)})")
 
 
-def _apply_override(data: dict[str, Any], item: str) -> None:
+def _apply_override(data: dict[str, Any], item: str) -> str:
+    """Set ``key=value`` in the loaded YAML mapping; returns the dotted key (for error messages)."""
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {item!r}: expected key=value, e.g. training.learning_rate=3e-5")
@@ -164,32 +209,35 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
             raise ConfigError(f"--set {item!r}: '{part}' is not a section")
         node = child
     node[parts[-1]] = value
+    return ".".join(parts)
 
 
-def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
+def _build(cls: type, data: Any, prefix: str, origins: _Origins) -> Any:
     where = prefix.rstrip(".") or "config"
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: '{where}' must be a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{origins.of(where)}: '{where}' must be a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     for key in data:
         if key not in names:
             close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f"; allowed: {', '.join(names)}"
-            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            raise ConfigError(
+                f"{origins.of(f'{prefix}{key}')}: unknown key '{prefix}{key}'{hint}; allowed: {', '.join(names)}"
+            )
     values = {}
     for name in names:
         if name not in data:
             continue
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
-            values[name] = _build(hint, data[name], f"{prefix}{name}.", source)
+            values[name] = _build(hint, data[name], f"{prefix}{name}.", origins)
         else:
-            values[name] = _coerce(data[name], hint, f"{prefix}{name}", source)
+            values[name] = _coerce(data[name], hint, f"{prefix}{name}", origins.of(f"{prefix}{name}"))
     try:
         return cls(**values)
-    except ConfigError as err:  # a section that validates itself (TextSettings)
-        raise ConfigError(f"{source}: '{where}' section: {err}") from None
+    except ConfigError as err:  # a section that validates itself (TextSettings): blame whoever wrote into it
+        raise ConfigError(f"{origins.of(*(f'{prefix}{key}' for key in data))}: '{where}' section: {err}") from None
 
 
 def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
@@ -228,23 +276,32 @@ def _type_name(hint: Any) -> str:
     return {bool: "true or false", int: "an integer", float: "a number", str: "a non-empty string"}.get(hint, str(hint))
 
 
-def _check_values(config: Config, source: str) -> None:
+def _check_values(config: Config, origins: _Origins) -> None:
     flat = _flatten(config.to_dict())
     for key, value in flat.items():
         if key in _POSITIVE and value <= 0:
-            raise ConfigError(f"{source}: '{key}' must be > 0, got {value!r}")
+            raise ConfigError(f"{origins.of(key)}: '{key}' must be > 0, got {value!r}")
         if key in _NON_NEGATIVE and value < 0:
-            raise ConfigError(f"{source}: '{key}' must be >= 0, got {value!r}")
+            raise ConfigError(f"{origins.of(key)}: '{key}' must be >= 0, got {value!r}")
         if key in _FRACTIONS and not 0 <= value < 1:
-            raise ConfigError(f"{source}: '{key}' must be in [0, 1), got {value!r}")
-    if config.text.max_tokens > 512 or config.text.max_tokens < 8:
-        raise ConfigError(f"{source}: 'text.max_tokens' must be between 8 and 512, got {config.text.max_tokens}")
-    if config.text.overlap_words * 2 >= config.text.max_tokens:
-        raise ConfigError(f"{source}: 'text.overlap_words' must be less than half of 'text.max_tokens'")
-    if config.training.epochs == 0 and config.training.max_steps <= 0:
-        raise ConfigError(f"{source}: set 'training.epochs' > 0 or 'training.max_steps' > 0")
-    if config.task == "joint" and config.training.ner_loss_weight == 0 == config.training.topic_loss_weight:
-        raise ConfigError(f"{source}: 'training.ner_loss_weight' and 'training.topic_loss_weight' are both 0")
+            raise ConfigError(f"{origins.of(key)}: '{key}' must be in [0, 1), got {value!r}")
+    text, training = config.text, config.training
+    if text.max_tokens > 512 or text.max_tokens < 8:
+        where = origins.of("text.max_tokens")
+        raise ConfigError(f"{where}: 'text.max_tokens' must be between 8 and 512, got {text.max_tokens}")
+    if text.overlap_words * 2 >= text.max_tokens:
+        where = origins.of("text.overlap_words", "text.max_tokens")
+        raise ConfigError(f"{where}: 'text.overlap_words' must be less than half of 'text.max_tokens'")
+    if training.epochs == 0 and training.max_steps <= 0:
+        where = origins.of("training.epochs", "training.max_steps")
+        raise ConfigError(f"{where}: set 'training.epochs' > 0 or 'training.max_steps' > 0")
+    if config.task == "joint" and training.ner_loss_weight == 0 == training.topic_loss_weight:
+        where = origins.of("training.ner_loss_weight", "training.topic_loss_weight", "task")
+        raise ConfigError(f"{where}: 'training.ner_loss_weight' and 'training.topic_loss_weight' are both 0")
+    if not 0 < config.thresholds.prior < 1:
+        where = origins.of("thresholds.prior")
+        prior = config.thresholds.prior
+        raise ConfigError(f"{where}: 'thresholds.prior' must be between 0 and 1 (exclusive), got {prior}")
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Convert corpora between our JSONL and CoNLL, doccano and Label Studio (see docs/formats.md).
 
-Every conversion goes through :class:`~models.document.Document`: read the
+Every conversion goes through :class:`~xdd.models.document.Document`: read the
 input into documents, check their structure, write them in the target format.
 Whatever the target cannot express comes back as warnings; nothing is left
 out silently.  Converting into our JSONL from a corpus whose labels are not
@@ -17,14 +17,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from models.corpus import atomic_write_text, corpus_scheme, read_documents, record_problems
-from models.document import Document
-from models.errors import CorpusError
-from models.labels import LABELS_FILE, PARTY_BUILDING, LabelScheme
-from training.convert_common import FORMATS, Imported
-from training.convert_conll import dump_conll, read_conll
-from training.convert_doccano import dump_doccano, read_doccano
-from training.convert_labelstudio import dump_labelstudio, read_labelstudio
+from xdd.models.document import Document
+from xdd.models.document.corpus import (
+    atomic_write_text,
+    read_documents,
+    record_problems,
+)
+from xdd.models.document.labels import LABELS_FILE, PARTY_BUILDING, LabelScheme, scheme_for
+from xdd.models.errors import CorpusError
+from xdd.training.convert_common import FORMATS, Imported
+from xdd.training.convert_conll import dump_conll, read_conll
+from xdd.training.convert_doccano import dump_doccano, read_doccano
+from xdd.training.convert_labelstudio import dump_labelstudio, read_labelstudio
 
 STDOUT = "-"
 
@@ -108,7 +112,7 @@ def _labels_to_declare(docs: list[Document], target: str | Path) -> LabelScheme 
     entities = sorted({e.label for d in docs for e in d.entities})
     topics = sorted({t for d in docs for p in d.paragraphs for t in p.topics})
     declared_file = Path(target).parent / LABELS_FILE
-    declared = corpus_scheme(target) if declared_file.is_file() else PARTY_BUILDING
+    declared = scheme_for(target) if declared_file.is_file() else PARTY_BUILDING
     missing = [x for x in entities if x not in declared.entities] + [t for t in topics if t not in declared.topics]
     if not missing:
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models.document import Document, Paragraph, paragraph_spans
+from xdd.models.document import Document, Paragraph, paragraph_spans
 
 FORMATS = ("jsonl", "conll", "doccano", "labelstudio")
 

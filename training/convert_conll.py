@@ -1,9 +1,8 @@
 """CoNLL (BIO, one token per line) import and export.
 
-Export: one ``-DOCSTART-<TAB>ID<TAB>O`` line and a blank line per document
-(CoNLL-2003 readers skip it; ours reads the id back), then one sentence per
-paragraph, one ``TOKEN<TAB>TAG`` line per syllable token of
-``models.syllables`` and a blank line after each sentence.  Tags are IOB2.
+Export: :func:`xdd.models.formats.conll.conll_document` (the writer
+``xdd predict --format conll`` uses too), plus warnings for what CoNLL cannot
+hold (topics, metadata, scores).
 
 Import: tab- or space-separated columns, token in the first, tag in the last
 (or ``tag_column``: raw VLSP 2016 files have five columns, the NE tag in the
@@ -21,13 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqeval.metrics.sequence_labeling import get_entities
+from xdd.models.document import Document, Entity
+from xdd.models.errors import CorpusError
+from xdd.models.formats.conll import DOCSTART, conll_document
+from xdd.training.convert_common import (
+    Imported,
+    lost,
+    lost_scores,
+    no_topics_warning,
+    untopical_paragraphs,
+)
 
-from models.document import Document, Entity, paragraph_spans
-from models.errors import CorpusError
-from models.syllables import syllable_spans
-from training.convert_common import Imported, lost, lost_scores, no_topics_warning, untopical_paragraphs
-
-DOCSTART = "-DOCSTART-"
 
 Token = tuple[str, str, int]  # (token, tag, line number)
 
@@ -37,60 +40,20 @@ Token = tuple[str, str, int]  # (token, tag, line number)
 
 def dump_conll(docs: list[Document]) -> tuple[str, list[str]]:
     """CoNLL text for the documents, and a warning for every entity or annotation it cannot hold."""
-    lines: list[str] = []
+    parts: list[str] = []
     warnings: list[str] = []
-    underscored = 0
     for doc in docs:
-        lines += [f"{DOCSTART}\t{doc.id}\tO", ""]
-        tags, doc_warnings = _token_tags(doc)
+        text, doc_warnings = conll_document(doc)
+        parts.append(text)
         warnings += doc_warnings
-        for start, end in paragraph_spans(doc.text):
-            for s, e in syllable_spans(doc.text, start, end):
-                token = doc.text[s:e]
-                underscored += "_" in token
-                lines.append(f"{token}\t{tags.get(s, 'O')}")
-            lines.append("")
     topical = sum(bool(p.topics) for d in docs for p in d.paragraphs)
     warnings += lost("conll", "paragraph topics (paragraphs with topics)", topical)
     warnings += lost("conll", "document metadata (documents with 'meta')", sum(bool(d.meta) for d in docs))
     warnings += lost_scores(docs, "conll")
+    underscored = sum("_" in line.split("\t")[0] for part in parts for line in part.splitlines()[2:])
     if underscored:
         warnings.append(f"{underscored} token(s) contain '_', which CoNLL readers (this one too) read back as a space")
-    return "".join(line + "\n" for line in lines), warnings
-
-
-def _token_tags(doc: Document) -> tuple[dict[int, str], list[str]]:
-    """IOB2 tags keyed by token start offset; a warning for each entity the token grid cannot express."""
-    token_start: dict[int, int] = {}  # char offset -> token index
-    token_end: dict[int, int] = {}
-    paragraph_of: list[int] = []
-    starts: list[int] = []
-    for number, (start, end) in enumerate(paragraph_spans(doc.text)):
-        for s, e in syllable_spans(doc.text, start, end):
-            token_start[s], token_end[e] = len(starts), len(starts)
-            starts.append(s)
-            paragraph_of.append(number)
-    tags: dict[int, str] = {}
-    warnings = []
-    for entity in sorted(doc.entities, key=lambda e: (e.start, -e.end)):  # of overlapping ones, the outermost wins
-        first, last = token_start.get(entity.start), token_end.get(entity.end)
-        if first is None or last is None:
-            reason = (
-                "its start or end falls inside a token or on whitespace "
-                "(tokens are syllables and single punctuation marks)"
-            )
-        elif paragraph_of[first] != paragraph_of[last]:
-            reason = "it crosses a paragraph (a CoNLL sentence)"
-        elif any(starts[i] in tags for i in range(first, last + 1)):
-            reason = "it overlaps another entity and BIO tags are flat"
-        else:
-            for i in range(first, last + 1):
-                tags[starts[i]] = f"{'B' if i == first else 'I'}-{entity.label}"
-            continue
-        surface = doc.text[entity.start : entity.end]
-        where = f"id={doc.id}: entity {entity.label} [{entity.start}:{entity.end}] {surface!r}"
-        warnings.append(f"{where} not written: {reason}")
-    return tags, warnings
+    return "".join(parts), warnings
 
 
 # --- import --------------------------------------------------------------
@@ -155,7 +118,7 @@ def _parse(path: Path, tag_column: int) -> tuple[list[list[Token]], list[_Group]
 
 def _lines(path: Path) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8-sig").splitlines()  # utf-8-sig: a leading BOM is not text
     except UnicodeDecodeError as err:
         raise CorpusError(f"{path}: not valid UTF-8 (byte offset {err.start}); re-save the file as UTF-8") from err
     except OSError as err:

@@ -20,9 +20,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from models.document import Document, Entity, Paragraph
-from models.errors import CorpusError
-from training.convert_common import Imported, lost_scores, no_topics_warning, sorted_entities, untopical_paragraphs
+from xdd.models.document import Document, Entity, Paragraph
+from xdd.models.errors import CorpusError
+from xdd.training.convert_common import (
+    Imported,
+    lost_scores,
+    no_topics_warning,
+    sorted_entities,
+    untopical_paragraphs,
+)
 
 _KNOWN_KEYS = {"doc_id", "id", "text", "label", "entities", "paragraphs", "meta"}
 
@@ -68,7 +74,7 @@ def read_doccano(path: str | Path) -> Imported:
 
 def _lines(path: Path) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8-sig").splitlines()  # utf-8-sig: a leading BOM is not text
     except (OSError, UnicodeDecodeError) as err:
         raise CorpusError(f"{path}: cannot read as UTF-8 text: {err}") from err
 

@@ -31,10 +31,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from models.document import Document, Entity, Paragraph
-from models.errors import CorpusError
-from models.labelstudio import PARAGRAPH, document_results
-from training.convert_common import Imported, lost, no_topics_warning, sorted_entities, untopical_paragraphs
+from xdd.models.document import Document, Entity, Paragraph
+from xdd.models.errors import CorpusError
+from xdd.models.formats.labelstudio import PARAGRAPH, document_results
+from xdd.training.convert_common import (
+    Imported,
+    lost,
+    no_topics_warning,
+    sorted_entities,
+    untopical_paragraphs,
+)
 
 Regions = dict[str, tuple[int, int]]  # paragraph region id -> (start, end)
 
@@ -79,7 +85,7 @@ def read_labelstudio(path: str | Path) -> Imported:
 
 def _tasks(path: Path) -> list:
     try:
-        tasks = json.loads(path.read_text(encoding="utf-8"))
+        tasks = json.loads(path.read_text(encoding="utf-8-sig"))  # a leading BOM is not JSON
     except (OSError, UnicodeDecodeError) as err:
         raise CorpusError(f"{path}: cannot read as UTF-8 text: {err}") from err
     except json.JSONDecodeError as err:

@@ -1,6 +1,6 @@
 """``xdd validate``, ``xdd stats`` and ``xdd convert``: thin wrappers over the corpus tools.
 
-``training.convert`` is imported inside its handler: its CoNLL reader pulls in
+``xdd.training.convert`` is imported inside its handler: its CoNLL reader pulls in
 seqeval (and scikit-learn), a second of start-up the other commands need not pay.
 """
 
@@ -10,11 +10,12 @@ import argparse
 import json
 import sys
 
-from models.corpus import corpus_scheme, read_documents
-from models.errors import ConfigError
-from training.convert_common import FORMATS
-from training.stats import corpus_stats, format_stats
-from training.validate import validate
+from xdd.models.document.corpus import Problem, read_documents
+from xdd.models.document.labels import scheme_for
+from xdd.models.errors import ConfigError
+from xdd.training.convert_common import FORMATS
+from xdd.training.stats import corpus_stats, format_stats
+from xdd.training.validate import check_corpus
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +23,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "validate",
         help="check corpus files against the record format and the label scheme",
         description="Check JSONL corpus files (or directories of them). Prints every problem as "
-        "PATH:LINE: id=ID: problem on stderr; exit 0 when clean, 1 with problems, 2 when a path is missing.",
+        "PATH:LINE: id=ID: problem on stderr, warnings as PATH:LINE: id=ID: warning: problem; exit 0 when "
+        "there is no error (warnings do not count), 1 with errors, 2 when a path is missing.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a .jsonl file or a directory of them")
     parser.set_defaults(func=run_validate)
@@ -58,25 +60,35 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    problems = validate(args.paths)
+    """Print errors and warnings alike; only errors make the exit status 1, as only they stop `xdd train`."""
+    problems = check_corpus(args.paths)
     for problem in problems:
         print(problem, file=sys.stderr)
-    if problems:
-        records = len({(p.path, p.line) for p in problems})
-        print(f"xdd validate: {len(problems)} problem(s) in {records} record(s)", file=sys.stderr)
+    errors = [p for p in problems if not p.is_warning]
+    warned = f"; {len(problems) - len(errors)} warning(s) above, not blocking" if len(problems) > len(errors) else ""
+    if errors:
+        print(f"xdd validate: {len(errors)} problem(s) in {_places(errors)}{warned}", file=sys.stderr)
         return 1
-    print(f"xdd validate: no problems in {', '.join(args.paths)}")
+    print(f"xdd validate: no problems in {', '.join(args.paths)}{warned}")
     return 0
 
 
+def _places(problems: list[Problem]) -> str:
+    """``2 record(s)``, ``1 file(s)`` or both: how many records and whole files the problems are about."""
+    records = len({(p.path, p.line) for p in problems if p.line is not None})
+    files = len({p.path for p in problems if p.line is None})
+    counts = [f"{records} record(s)" if records else "", f"{files} file(s)" if files else ""]
+    return " and ".join(count for count in counts if count)
+
+
 def run_stats(args: argparse.Namespace) -> int:
-    stats = corpus_stats(read_documents(args.path), corpus_scheme(args.path))
+    stats = corpus_stats(read_documents(args.path), scheme_for(args.path))
     print(json.dumps(stats, ensure_ascii=False) if args.json else format_stats(stats))
     return 0
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from training.convert import convert
+    from xdd.training.convert import convert
 
     if args.tag_column is not None and args.from_format != "conll":
         raise ConfigError("--tag-column applies to --from conll only")

@@ -5,14 +5,14 @@ Any model plugs in through one function, :data:`TrainFn`::
     train_fn(train_docs, dev_docs, config, scheme, fold_dir) -> predictor
 
 where ``predictor.predict_documents(docs)`` returns one predicted
-:class:`~models.document.Document` per input.  ``dev_docs`` are carved out of
+:class:`~xdd.models.document.Document` per input.  ``dev_docs`` are carved out of
 the fold's training documents (``data.dev_fraction``, by document), never out
 of its test documents, so threshold tuning and early stopping never see the
 held-out article.  ``fold_dir`` is where the trainer may keep checkpoints.
 
-The run folder (``training.runs``) gets, per fold, ``fold-<i>/predictions.jsonl``
+The run folder (``xdd.training.runs``) gets, per fold, ``fold-<i>/predictions.jsonl``
 and ``fold-<i>/metrics.json``; at the top, the aggregated ``metrics.json``
-(``eval.aggregate``: pooled figures with bootstrap intervals, plus each
+(``xdd.eval.aggregate``: pooled figures with bootstrap intervals, plus each
 fold's headline figures and their mean, std, min and max) and the evaluation
 report of the pooled predictions.
 """
@@ -25,14 +25,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from eval.aggregate import aggregate_folds
-from eval.evaluate import evaluate
-from eval.report import write_report
-from models.document import Document
-from models.labels import LabelScheme, scheme_for
-from training.config import Config
-from training.runs import RunFolder
-from training.splits import Folds, cv_folds, read_corpus, split_documents
+from xdd.eval.aggregate import aggregate_folds
+from xdd.eval.evaluate import evaluate
+from xdd.eval.report import write_report
+from xdd.models.document import Document
+from xdd.models.document.labels import LabelScheme, scheme_for
+from xdd.training.config import Config
+from xdd.training.runs import RunFolder
+from xdd.training.splits import Folds, cv_folds, read_corpus, split_documents
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +40,21 @@ log = logging.getLogger(__name__)
 TABLE_FIGURES = (("entity F1", "ner.micro.f1"), ("topic F1", "topics.paragraph.micro.f1"))
 
 
-class Predictor(Protocol):
+class FoldModel(Protocol):
     def predict_documents(self, inputs: Sequence[str | Document]) -> list[Document]: ...
 
 
-TrainFn = Callable[[list[Document], list[Document], Config, LabelScheme, Path], Predictor]
+TrainFn = Callable[[list[Document], list[Document], Config, LabelScheme, Path], FoldModel]
 
 
-def run_cv(config: Config, folds: Folds, out_dir: str | Path, train_fn: TrainFn) -> dict:
+def run_cv(
+    config: Config, folds: Folds, out_dir: str | Path, train_fn: TrainFn, with_learning_curve: bool = False
+) -> dict:
     """Cross-validate ``train_fn`` on ``config.data.train``; returns the aggregated metrics dict.
 
     ``data.dev`` and ``data.test`` are not used (each fold makes its own);
-    a warning says so when they are set.
+    a warning says so when they are set.  ``with_learning_curve`` adds
+    ``metrics["learning_curve"]`` (:mod:`xdd.training.learning_curve`).
     """
     data = config.data
     if data.dev is not None or data.test is not None:
@@ -73,6 +76,10 @@ def run_cv(config: Config, folds: Folds, out_dir: str | Path, train_fn: TrainFn)
             log.info("%s done in %.1fs", name, time.perf_counter() - started)
             results.append((fold.test, predictions))
         metrics = aggregate_folds(results, scheme=scheme)
+        if with_learning_curve:
+            from xdd.training.learning_curve import learning_curve
+
+            metrics["learning_curve"] = learning_curve(docs, config, scheme, train_fn, run.path / "learning-curve")
         gold = [doc for test, _ in results for doc in test]
         pred = [doc for _, predictions in results for doc in predictions]
         kind = "leave-one-document-out" if folds == "loo" else f"{len(results)}-fold"
@@ -100,3 +107,12 @@ def cv_table(metrics: dict) -> str:
     rows.append(["mean ± std", str(metrics["n_documents"]), *spreads])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def learning_curve_text(curve: dict) -> str:
+    """The learning curve as plain text: one line per number of training documents."""
+    lines = ["learning curve (out-of-fold, pooled over held-out documents):", "train docs  entity F1  topic F1"]
+    for point in curve["points"]:
+        figures = [f"{point[k]:.3f}" if point[k] is not None else "-" for k in ("entity_f1", "topic_f1")]
+        lines.append(f"{point['train_documents']:<10}  {figures[0]:<8}  {figures[1]}")
+    return "\n".join(lines)

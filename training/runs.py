@@ -28,11 +28,10 @@ from types import TracebackType
 from typing import Any
 
 import yaml
-
-from models.bundle import sha256_file
-from models.corpus import jsonl_files, write_documents
-from models.document import Document
-from training.config import Config
+from xdd.models.document import Document
+from xdd.models.document.bundle import sha256_file
+from xdd.models.document.corpus import jsonl_files, write_documents
+from xdd.training.config import Config
 
 log = logging.getLogger(__name__)
 

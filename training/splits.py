@@ -14,11 +14,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from models.corpus import read_documents
-from models.document import Document
-from models.errors import ConfigError, CorpusError
-from training.config import DataConfig
-from training.validate import validate
+from xdd.models.document import Document
+from xdd.models.document.corpus import Problem, read_documents
+from xdd.models.errors import ConfigError, CorpusError
+from xdd.training.config import DataConfig
+from xdd.training.validate import check_corpus
 
 # Problems listed in full before the rest are only counted.
 MAX_LISTED_PROBLEMS = 20
@@ -75,18 +75,27 @@ def split_documents(docs: list[Document], dev_fraction: float, seed: int) -> Spl
 def read_corpus(path: str) -> list[Document]:
     """The documents of a corpus path after full validation (``xdd validate``'s checks).
 
-    Training on overlapping or shifted spans would silently teach the model
-    wrong boundaries, so any problem stops here, listed ``PATH:LINE: id=ID: problem``.
+    Training on overlapping or shifted spans, or on nothing (an empty file),
+    would silently teach the model wrong boundaries or fail far from the
+    cause, so any error stops here, listed ``PATH:LINE: id=ID: problem``.
+    Warnings (house style in a corpus with its own labels) do not stop
+    training: they are logged, so that the run says what it accepted.
     """
-    problems = validate(path)
-    if problems:
-        listed = [str(p) for p in problems[:MAX_LISTED_PROBLEMS]]
-        more = len(problems) - len(listed)
-        tail = f" ({more} more not shown)" if more else ""
-        raise CorpusError(
-            "\n".join(listed) + f"\n{len(problems)} problem(s) in {path}{tail}; fix them (see `xdd validate {path}`)"
-        )
+    problems = check_corpus(path)
+    errors = [p for p in problems if not p.is_warning]
+    if errors:
+        raise CorpusError(_listing(errors, f"problem(s) in {path}") + f"; fix them (see `xdd validate {path}`)")
+    if len(problems) > len(errors):
+        log.warning("%s", _listing([p for p in problems if p.is_warning], f"warning(s) in {path}, not blocking"))
     return read_documents(path)
+
+
+def _listing(problems: list[Problem], what: str) -> str:
+    """The first :data:`MAX_LISTED_PROBLEMS` problems, one per line, then ``N <what> (M more not shown)``."""
+    listed = [str(p) for p in problems[:MAX_LISTED_PROBLEMS]]
+    more = len(problems) - len(listed)
+    tail = f" ({more} more not shown)" if more else ""
+    return "\n".join(listed) + f"\n{len(problems)} {what}{tail}"
 
 
 def load_split(data: DataConfig) -> Split:

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from models.document import Document
-from models.labels import PARTY_BUILDING, LabelScheme
+from xdd.models.document import Document
+from xdd.models.document.labels import PARTY_BUILDING, LabelScheme
 
 
 def corpus_stats(docs: Iterable[Document], scheme: LabelScheme = PARTY_BUILDING) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """``xdd train`` and ``xdd cv``: thin wrappers that pick the trainer from ``model.kind``.
 
-Both trainers are a ``training.cv.TrainFn``: ``training.baselines`` (CRF +
-TF-IDF, seconds) and ``training.transformer.make_train_fn`` (the HF Trainer).
+Both trainers are a ``xdd.training.cv.TrainFn``: ``xdd.training.baselines`` (CRF +
+TF-IDF, seconds) and ``xdd.training.transformer.make_train_fn`` (the HF Trainer).
 Heavy modules are imported inside the handlers so that ``xdd --help`` stays
 fast.
 """
@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from training.config import Config, load_config, resolve_config_path
+from xdd.training.config import Config, load_config, resolve_config_path
 
 if TYPE_CHECKING:
-    from training.cv import TrainFn
+    from xdd.training.cv import TrainFn
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +39,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     _common_arguments(cv)
     cv.add_argument("--folds", required=True, metavar="K|loo", help="number of folds (>= 2) or 'loo'")
+    cv.add_argument("--learning-curve", action="store_true",
+                    help="also F1 against the number of training documents, 1 … n-1 (n·(n-1) trainings)")  # fmt: skip
     cv.set_defaults(func=run_cv_command)
 
 
@@ -52,7 +54,7 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_and_out(args: argparse.Namespace) -> tuple[Config, Path]:
-    from training.runs import default_out_dir
+    from xdd.training.runs import default_out_dir
 
     config = load_config(resolve_config_path(args.config), args.overrides)
     return config, args.out or default_out_dir(config)
@@ -61,10 +63,10 @@ def _config_and_out(args: argparse.Namespace) -> tuple[Config, Path]:
 def train_fn_for(config: Config, resume: bool = False, keep_checkpoints: bool = True) -> TrainFn:
     """The trainer of ``model.kind``; for a transformer, the backbone is checked before any work."""
     if config.model.kind == "transformer":
-        from training.transformer import make_train_fn
+        from xdd.training.transformer import make_train_fn
 
         return make_train_fn(config, resume=resume, keep_checkpoints=keep_checkpoints)
-    from training.baselines import baseline_train_fn
+    from xdd.training.baselines import baseline_train_fn
 
     if resume:
         print("xdd: baselines train from scratch in seconds; --resume has nothing to resume", file=sys.stderr)
@@ -72,14 +74,14 @@ def train_fn_for(config: Config, resume: bool = False, keep_checkpoints: bool = 
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from training.train_run import run_training
+    from xdd.training.train_run import run_training
 
     config, out = _config_and_out(args)
     written = run_training(config, out, train_fn_for(config, resume=args.resume))
     if written:
         print(f"run folder: {out}")
     for name, path in written.items():
-        print(f"  {name}: {path}{_headline(path) if name in ('dev', 'test') else ''}")
+        print(f"  {name}: {path}{_headline(path) if name in ('dev', 'test', 'train') else ''}")
     return 0
 
 
@@ -95,12 +97,14 @@ def _headline(folder: Path) -> str:
 
 
 def run_cv_command(args: argparse.Namespace) -> int:
-    from training.cv import cv_table, run_cv
-    from training.splits import parse_folds
+    from xdd.training.cv import cv_table, learning_curve_text, run_cv
+    from xdd.training.splits import parse_folds
 
     folds = parse_folds(args.folds)
     config, out = _config_and_out(args)
-    metrics = run_cv(config, folds, out, train_fn_for(config, keep_checkpoints=False))
+    metrics = run_cv(config, folds, out, train_fn_for(config, keep_checkpoints=False), args.learning_curve)
     print(cv_table(metrics))
+    if "learning_curve" in metrics:
+        print(learning_curve_text(metrics["learning_curve"]))
     print(f"run folder: {out} (metrics.json, report.html; fold-<i>/predictions.jsonl, fold-<i>/metrics.json)")
     return 0

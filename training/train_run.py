@@ -1,6 +1,6 @@
 """``xdd train``: split, train with any trainer, save the model, evaluate, write the run folder.
 
-The trainer is a ``training.cv.TrainFn`` (baselines or transformer alike), so
+The trainer is a ``xdd.training.cv.TrainFn`` (baselines or transformer alike), so
 the run folder has the same layout whatever was trained::
 
     config.yaml, corpus.json, versions.json, git.json, train.log   (training.runs)
@@ -18,13 +18,13 @@ import os
 from contextlib import nullcontext
 from pathlib import Path
 
-from eval.evaluate import evaluate
-from eval.report import write_report
-from models.corpus import corpus_scheme
-from training.config import Config
-from training.cv import TrainFn
-from training.runs import RunFolder
-from training.splits import load_split
+from xdd.eval.evaluate import evaluate
+from xdd.eval.report import write_report
+from xdd.models.document.labels import scheme_for
+from xdd.training.config import Config
+from xdd.training.cv import TrainFn
+from xdd.training.runs import RunFolder
+from xdd.training.splits import Split, load_split
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def is_main_process() -> bool:
 def run_training(config: Config, out_dir: Path, train_fn: TrainFn) -> dict[str, Path]:
     """Train, save ``<out>/model``, evaluate on dev (and test); the written paths by name."""
     split = load_split(config.data)
-    scheme = corpus_scheme(config.data.train)
+    scheme = scheme_for(config.data.train)
     main = is_main_process()
     written: dict[str, Path] = {}
     with RunFolder(out_dir) if main else nullcontext() as run:
@@ -49,15 +49,26 @@ def run_training(config: Config, out_dir: Path, train_fn: TrainFn) -> dict[str, 
             return written
         predictor.save(run.path / "model")
         written["model"] = run.path / "model"
-        for name, docs in (("dev", split.dev), ("test", split.test)):
+        # With one document, or when the baselines chose out of fold and then trained on the dev
+        # documents too (data.oof_below), there is no held-out dev: its figures are training
+        # figures, written as such (train/), never as dev/, so no report or model card calls them dev.
+        dev_name = "train" if trained_on_dev(split, config) else "dev"
+        for name, docs in ((dev_name, split.dev), ("test", split.test)):
             if not docs:
                 continue
             predictions = predictor.predict_documents(docs)
             metrics = evaluate(docs, predictions, scheme=scheme)
-            note = " (dev = train: only one document)" if name == "dev" and split.dev_is_train else ""
-            explicit = getattr(config.data, name)  # None when dev was split off train
+            note = " (the training documents: no held-out dev)" if name == "train" else ""
+            explicit = getattr(config.data, name) if name != "train" else config.data.train
             write_report(run.path / name, metrics, docs, predictions, title=f"{config.name}: {name}{note}",
                          gold_path=explicit)  # fmt: skip
             written[name] = run.path / name
         written["log"] = run.path / "train.log"
     return written
+
+
+def trained_on_dev(split: Split, config: Config) -> bool:
+    """Whether the shipped model has seen the dev documents (so their figures are not held out)."""
+    from xdd.training.oof import oof_pool
+
+    return split.dev_is_train or (config.model.kind == "baselines" and oof_pool(split.train, split.dev, config) is not None)

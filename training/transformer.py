@@ -25,17 +25,18 @@ import torch
 from datasets import Dataset
 from torch.utils.data import Sampler
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
-
-from eval.evaluate import evaluate
-from models.document import Document
-from models.joint_model import JointModel
-from models.labels import LabelScheme
-from models.text_pipeline import IGNORE_INDEX, TextPipeline
-from models.transformer_predictor import TransformerPredictor, decode_all, encoded_for, pad_batch
-from training.backbone import load_encoder, load_tokenizer
-from training.config import Config
-from training.cv import TrainFn
-from training.thresholds import DEFAULT_THRESHOLD, tune_thresholds
+from xdd.eval.evaluate import evaluate
+from xdd.models.document import Document
+from xdd.models.document.labels import LabelScheme
+from xdd.models.nets.joint import JointModel
+from xdd.models.predict.batching import decode_all, encoded_for, pad_batch
+from xdd.models.predict.conventions import conventions_apply_to
+from xdd.models.predict.torch_backend import TransformerPredictor
+from xdd.models.text.pipeline import IGNORE_INDEX, TextPipeline
+from xdd.training.backbone import load_encoder, load_tokenizer
+from xdd.training.config import Config
+from xdd.training.cv import TrainFn
+from xdd.training.thresholds import DEFAULT_THRESHOLD, tune_thresholds
 
 log = logging.getLogger(__name__)
 SELECTION = "selection"
@@ -82,10 +83,10 @@ class WindowCollator:
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         ids, mask = pad_batch([f["input_ids"] for f in features], self.pad_id)
-        batch = {"input_ids": ids, "attention_mask": mask}
+        batch = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
         if "labels" in features[0]:
             labels, _ = pad_batch([f["labels"] for f in features], IGNORE_INDEX)
-            batch["labels"] = labels
+            batch["labels"] = torch.from_numpy(labels)
         if "topic_labels" in features[0]:
             batch["topic_labels"] = torch.tensor([f["topic_labels"] for f in features], dtype=torch.float)
         return batch
@@ -100,7 +101,9 @@ class LengthGroupedBatches(Sampler[int]):
     Here up to ``group_batches`` batches' worth of windows are sorted together,
     cut into batches, and the full batches shuffled (short ones last, so the
     DataLoader's consecutive cuts fall on batch boundaries).  The order depends only on the
-    seed and the epoch, so every DDP process draws the same batches.
+    seed and the epoch, so every DDP process draws the same batches, and a run
+    resumed from a checkpoint draws the batches the uninterrupted run drew: the
+    ``Trainer`` calls :meth:`set_epoch` before every epoch, resumed ones included.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, group_batches: int = 50) -> None:
@@ -109,6 +112,10 @@ class LengthGroupedBatches(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.lengths)
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch whose order the next iteration draws (each iteration then moves to the next)."""
+        self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
@@ -151,8 +158,9 @@ def dev_scorer(trainer_ref: list[Trainer], predictor: TransformerPredictor, dev:
     def compute_metrics(_: Any) -> dict[str, float]:
         predictor.model = trainer_ref[0].model
         predictor.device = next(predictor.model.parameters()).device
-        pred = decode_all(dev, encoded, predictor.window_logits(windows), pipeline=predictor.pipeline,
-                          scheme=predictor.scheme, thresholds=predictor.thresholds)  # fmt: skip
+        scored = decode_all(dev, encoded, predictor.window_logits(windows), scheme=predictor.scheme,
+                            thresholds=predictor.thresholds, conventions=predictor.conventions)  # fmt: skip
+        pred = [s.document for s in scored]
         metrics = evaluate(dev, pred, scheme=predictor.scheme, n_boot=0)
         figures = {
             "entity_f1": metrics["ner"]["micro"]["f1"],
@@ -176,7 +184,9 @@ def training_arguments(config: Config, work_dir: Path, task: str, has_dev: bool)
         per_device_train_batch_size=t.batch_size,
         per_device_eval_batch_size=t.batch_size,
         weight_decay=t.weight_decay,
-        warmup_steps=t.warmup_ratio,
+        # transformers >= 5 has no warmup_ratio: a float in [0, 1) given as warmup_steps is a
+        # fraction of the total steps (the config checks the range); float() keeps 0 a ratio too.
+        warmup_steps=float(t.warmup_ratio),
         seed=t.seed,
         data_seed=t.seed,
         eval_strategy=strategy if has_dev else "no",
@@ -222,7 +232,8 @@ def fit_transformer(
         topic_loss_weight=config.training.topic_loss_weight,
     )
     thresholds = {t: DEFAULT_THRESHOLD for t in scheme.topics}
-    predictor = TransformerPredictor(model, pipeline, scheme, thresholds, batch_size=config.training.batch_size)
+    predictor = TransformerPredictor(model, pipeline, scheme, thresholds, batch_size=config.training.batch_size,
+                                     conventions=conventions_apply_to(scheme))  # fmt: skip
     train_set = window_dataset(train_docs, pipeline, scheme, task)
     has_dev = bool(dev_docs)
     log.info("training %s on %d windows from %d documents (task %s)", config.model.backbone, len(train_set),
@@ -266,7 +277,7 @@ def resume_checkpoint(work_dir: Path) -> str | bool:
 
 
 def make_train_fn(config: Config, resume: bool = False, keep_checkpoints: bool = True) -> TrainFn:
-    """:func:`fit_transformer` as a ``training.cv.TrainFn``; the backbone is checked now, before any work.
+    """:func:`fit_transformer` as a ``xdd.training.cv.TrainFn``; the backbone is checked now, before any work.
 
     ``resume`` continues from the last checkpoint in the work folder.  Without
     ``keep_checkpoints`` (cross-validation folds) the checkpoints are removed

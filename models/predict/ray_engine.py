@@ -1,0 +1,325 @@
+"""Batch inference on a Ray cluster: :func:`predict_dataset` for a Ray Dataset, and the engine of ``xdd predict --engine ray``.
+
+Ray Data runs a callable class on a pool of actors (:class:`BundlePredictor`):
+each actor loads the bundle once (verified, through
+:meth:`~xdd.models.predict.predictor.Predictor.load`, with the bundle's own
+backend) and predicts batch after batch, with the CPUs or GPUs it was given.
+
+``xdd predict --engine ray`` keeps everything else of the local engine: the
+driver lists and reads the inputs with the same readers (bad inputs are
+reported the same way), skips what ``--resume`` found, hands the documents to
+Ray as a Dataset, gets the predictions back **in input order** and writes them
+through the same writers, flushing after each batch.  So an output is byte for
+byte what the local engine writes, and resuming after the driver was killed
+works exactly as it does locally: the output file is the only record of what
+is done.  :func:`predict_batches` is that driver loop; the command line
+(``xdd.training.predict_cli``) wraps it.
+
+Ray is an optional extra (``xdd[ray]``), imported only when used
+(:func:`import_ray`); this module never imports ``xdd.training``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
+from math import ceil
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from xdd.models.document import Document
+from xdd.models.document.bundle import verify_bundle
+from xdd.models.errors import XddError
+from xdd.models.formats.inputs import InputDocument
+from xdd.models.predict.predictor import DEFAULT_BATCH_SIZE, Predictor
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ray.data
+
+MISSING_RAY = "--engine ray needs Ray, which is not installed; install the extra: pip install 'xdd[ray]'"
+KILL_ONCE_ENV = "XDD_RAY_TEST_KILL_ONCE"  # tests only: see _kill_once_if_asked
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray's node address is 127.0.0.1 (read when ray is imported)
+QUIET_LOGGERS = {"ray.data": logging.WARNING, "ray.data._internal.progress": logging.ERROR}
+# One Dataset per segment of the input: the driver holds at most this much text at a time.
+SEGMENT_DOCS = 20_000
+SEGMENT_CHARS = 200_000_000
+
+
+# --- Ray, imported on first use -------------------------------------------------
+
+
+def import_ray(local: bool = False) -> ModuleType:
+    """``ray`` with ``ray.data``, or a one-line error naming the extra to install.
+
+    ``local``: a local instance is about to be started.  Ray is then told,
+    before it is first imported, to use 127.0.0.1 as the node address (what
+    it does on macOS), so its servers listen on the loopback interface only:
+    nothing outside this machine needs to reach a cluster that lives for one
+    run.  Connecting to a cluster (``--address``) leaves Ray's default.
+    """
+    if local and "ray" not in sys.modules:
+        os.environ.setdefault(LOOPBACK_ENV, "0")
+    try:
+        import ray
+        import ray.data
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] != "ray":
+            raise
+        raise XddError(MISSING_RAY) from None
+    return ray
+
+
+@dataclass(frozen=True)
+class RayCluster:
+    """Where to run and with what: ``--address``, ``--workers``, ``--cpus-per-worker``, ``--gpus-per-worker``."""
+
+    address: str | None = None
+    workers: int = 1
+    cpus_per_worker: int = 1
+    gpus_per_worker: float = 0.0
+
+    def init_args(self) -> dict[str, Any]:
+        """``ray.init`` arguments: connect to ``address``, or start a local instance sized for the workers."""
+        quiet: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+        if self.address:
+            return {"address": self.address, **quiet}
+        gpus = ceil(self.workers * self.gpus_per_worker) or None  # None: Ray counts them (none asked for)
+        return {"address": "local", "num_cpus": self.workers * self.cpus_per_worker, "num_gpus": gpus, **quiet}
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Ray for the length of one run: started (or connected) and stopped, unless this process already had it.
+
+        Standard output may be the predictions (``--output -``, its stream
+        taken before this), so nothing else may reach it: worker output is
+        not forwarded (``log_to_driver=False``; it stays in Ray's session
+        folder, ``/tmp/ray/session_latest/logs``), and the worker errors Ray
+        prints to ``sys.stdout`` go to stderr.  Datasets keep their order,
+        and Ray Data's own progress bars give way to ``xdd predict``'s.
+        """
+        ray = import_ray(local=not self.address)
+        with _ordered_and_quiet(ray), redirect_stdout(sys.stderr):
+            started = not ray.is_initialized()
+            if started:
+                ray.init(**self.init_args())
+            try:
+                yield
+            finally:
+                if started:
+                    ray.shutdown()
+
+
+@contextmanager
+def _ordered_and_quiet(ray: ModuleType) -> Iterator[None]:
+    """Datasets created inside keep their input order; Ray Data logs warnings only (restored on the way out).
+
+    Its progress bars are off, and so is the one warning that says so.
+    """
+    context = ray.data.DataContext.get_current()
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    saved = context.execution_options.preserve_order, context.enable_progress_bars
+    context.execution_options.preserve_order, context.enable_progress_bars = True, False
+    for name, level in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        yield
+    finally:
+        context.execution_options.preserve_order, context.enable_progress_bars = saved
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+# --- the workers ---------------------------------------------------------------
+
+
+def load_predictor(bundle: str | Path, load: dict[str, Any], threads: int) -> Predictor:
+    """The bundle loaded for a worker that owns ``threads`` cores, so that PyTorch and ONNX Runtime use that many.
+
+    Shared by the local engine's worker processes and the Ray actors: several
+    workers each using every core would only fight over them.
+    """
+    predictor = Predictor.load(bundle, threads=threads, **load)
+    if predictor.kind == "transformer" and predictor.backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+    return predictor
+
+
+class BundlePredictor:
+    """The Ray Data callable class: each actor loads the bundle once, then predicts batch after batch.
+
+    A batch keeps its columns (those of ``keep``, when given) and gains the
+    prediction columns (:func:`prediction_columns`).  Columns are dropped
+    here rather than by a later ``select_columns``: that would be a separate
+    Ray task needing a CPU the actors hold, and the results would reach the
+    driver only at the end instead of batch by batch.
+    """
+
+    def __init__(
+        self, bundle: str, load: dict[str, Any], threads: int, text_column: str, keep: list[str] | None
+    ) -> None:
+        self.predictor = load_predictor(bundle, load, threads)
+        self.text_column, self.keep = text_column, keep
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        _kill_once_if_asked()
+        docs = self.predictor.predict(str(text) for text in batch[self.text_column])
+        kept = batch if self.keep is None else {name: batch[name] for name in self.keep}
+        return {**kept, **prediction_columns(docs)}
+
+
+def prediction_columns(docs: list[Document]) -> dict[str, list[Any]]:
+    """``entities``, ``paragraphs`` and ``topics`` per document, as the JSON values of ``xdd predict``'s JSONL records."""
+    return {
+        "entities": [[e.to_json() for e in doc.entities] for doc in docs],
+        "paragraphs": [[p.to_json() for p in doc.paragraphs] for doc in docs],
+        "topics": [doc.topics for doc in docs],
+    }
+
+
+def _kill_once_if_asked() -> None:
+    """Test hook: with ``XDD_RAY_TEST_KILL_ONCE=PATH`` set, the first worker that removes the file PATH kills itself.
+
+    SIGKILL, mid-run, exactly once however often Ray restarts the actor (the
+    file is gone after the first), so a test can check that Ray's retry loses
+    no record and repeats none.  Unset, this is one dictionary look-up.
+    """
+    trigger = os.environ.get(KILL_ONCE_ENV)
+    if not trigger:
+        return
+    try:
+        os.unlink(trigger)
+    except FileNotFoundError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --- the Python API ------------------------------------------------------------
+
+
+def predict_dataset(
+    dataset: ray.data.Dataset,
+    bundle: str | Path,
+    *,
+    text_column: str = "text",
+    backend: str = "torch",
+    device: str = "cpu",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    concurrency: int = 1,
+    num_cpus: float = 1,
+    num_gpus: float = 0,
+    keep_columns: list[str] | None = None,
+) -> ray.data.Dataset:
+    """``dataset`` with the columns ``entities``, ``paragraphs`` and ``topics`` added (lazy, like any Ray transform).
+
+    ``keep_columns``: the input columns to keep (default: all), e.g. an id
+    without the text.
+    ``concurrency`` actors each load ``bundle`` once (it must be at the same
+    path on every node) with ``num_cpus`` CPUs (its ONNX Runtime / PyTorch
+    threads) and ``num_gpus`` GPUs (give ``device="cuda"`` with them), and
+    predict ``batch_size`` rows at a time (also the windows per forward pass).
+    The bundle is verified here first, so a bad one fails now rather than in
+    every actor.  An actor that dies is restarted and its batch retried (Ray
+    Data's default for actor pools: ``max_restarts=-1``,
+    ``max_task_retries=-1``), so no row is lost or repeated.
+    """
+    ray = import_ray()
+    path = Path(bundle).resolve()
+    verify_bundle(path)
+    load = {"backend": backend, "device": device, "batch_size": batch_size}
+    return dataset.map_batches(
+        BundlePredictor,
+        fn_constructor_args=(str(path), load, max(1, int(num_cpus)), text_column, keep_columns),
+        compute=ray.data.ActorPoolStrategy(size=concurrency),
+        batch_size=batch_size,
+        num_cpus=num_cpus,
+        num_gpus=num_gpus,
+    )
+
+
+# --- the engine of `xdd predict --engine ray` ------------------------------------
+
+
+def predict_batches(
+    batches: Iterable[list[InputDocument]], bundle: str | Path, load: dict[str, Any], cluster: RayCluster
+) -> Iterator[tuple[list[InputDocument], list[Document]]]:
+    """``(batch, predicted documents)`` in input order, predicted on the cluster: what the local engine yields.
+
+    Call it inside ``cluster.session()``.  The batches (the local engine's:
+    read, checked, already written ids left out) are gathered into segments
+    of at most :data:`SEGMENT_DOCS` documents or :data:`SEGMENT_CHARS`
+    characters; each segment is one Dataset (new actors, one bundle load
+    each), so the driver never holds more than a segment of text.  A worker
+    failure Ray could not recover from becomes one line naming its cause.
+    """
+    ray = import_ray()
+    try:
+        for segment in _segments(batches):
+            yield from _predict_segment(segment, bundle, load, cluster)
+    except ray.exceptions.RayError as err:
+        cause = next((line for line in reversed(str(err).splitlines()) if line.strip()), type(err).__name__)
+        raise XddError(f"a Ray worker failed: {cause.strip()}; what was written is kept: rerun with --resume") from None
+
+
+def _segments(batches: Iterable[list[InputDocument]]) -> Iterator[list[list[InputDocument]]]:
+    """Consecutive batches, at most :data:`SEGMENT_DOCS` documents or :data:`SEGMENT_CHARS` characters together."""
+    segment: list[list[InputDocument]] = []
+    docs = chars = 0
+    for batch in batches:
+        segment.append(batch)
+        docs += len(batch)
+        chars += sum(len(item.text) for item in batch)
+        if docs >= SEGMENT_DOCS or chars >= SEGMENT_CHARS:
+            yield segment
+            segment, docs, chars = [], 0, 0
+    if segment:
+        yield segment
+
+
+def _predict_segment(
+    segment: list[list[InputDocument]], bundle: str | Path, load: dict[str, Any], cluster: RayCluster
+) -> Iterator[tuple[list[InputDocument], list[Document]]]:
+    """One segment through Ray; each batch is yielded as soon as its rows are back, so it is written at once."""
+    ray = import_ray()
+    items = [item for batch in segment for item in batch]
+    dataset = ray.data.from_items([{"index": n, "text": item.text} for n, item in enumerate(items)])
+    predicted = predict_dataset(
+        dataset, bundle, backend=load["backend"], device=load["device"], batch_size=load["batch_size"],
+        concurrency=cluster.workers, num_cpus=cluster.cpus_per_worker, num_gpus=cluster.gpus_per_worker,
+        keep_columns=["index"],  # the driver has the texts
+    )  # fmt: skip
+    rows = in_order(predicted.iter_rows(), len(items))
+    for batch in segment:
+        yield batch, [_document(item, next(rows)) for item in batch]
+
+
+def in_order(rows: Iterable[dict[str, Any]], count: int) -> Iterator[dict[str, Any]]:
+    """Rows ``0 .. count-1`` by their ``index`` column, each once; an error if Ray returned fewer.
+
+    Ray keeps the order (``preserve_order``), so this normally passes rows
+    straight through; it makes "each input exactly once, in input order" a
+    property of this function rather than of a Ray setting.
+    """
+    waiting: dict[int, dict[str, Any]] = {}
+    expected = 0
+    for row in rows:
+        if int(row["index"]) >= expected:
+            waiting.setdefault(int(row["index"]), row)  # a row delivered twice is taken once
+        while expected in waiting:
+            yield waiting.pop(expected)
+            expected += 1
+    if expected < count:
+        raise XddError(f"Ray returned {expected} of {count} documents in order; rerun with --resume")
+
+
+def _document(item: InputDocument, row: dict[str, Any]) -> Document:
+    """The predicted document the local engine would have: the input's id, text and meta, the worker's predictions."""
+    record = {"id": item.id, "text": item.text, "meta": dict(item.meta)}
+    return Document.from_json({**record, "entities": row["entities"], "paragraphs": row["paragraphs"]})

@@ -1,0 +1,233 @@
+"""``xdd predict --engine ray`` and ``predict_dataset``: the local engine's output, faults survived, resumable.
+
+Tests marked ``ray`` share one local Ray instance with 2 CPUs on 127.0.0.1
+(the ``ray_instance`` fixture), stopped when the module ends; the CLI uses an
+instance that is already running instead of starting its own.  The driver-kill
+test starts the CLI as a subprocess with its own instance, in its own process
+group, and kills that group at the end.  Run them with ``pytest -m ray``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from xdd.training.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def paragraphs(model_corpus_path: Path) -> list[str]:
+    from xdd.models.document.corpus import read_documents
+
+    return [p for doc in read_documents(model_corpus_path) for p in doc.text.split("\n") if p.strip()]
+
+
+def articles(model_corpus_path: Path, count: int, size: int = 4) -> list[str]:
+    """``count`` distinct articles of ``size`` paragraphs: the gold paragraphs, rotated."""
+    paras = paragraphs(model_corpus_path)
+    return ["\n".join((paras * 2)[(n * 3) % len(paras):][:size]) for n in range(count)]
+
+
+def write_jsonl(path: Path, texts: list[str], prefix: str = "doc") -> list[str]:
+    ids = [f"{prefix}-{n:03d}" for n in range(len(texts))]
+    lines = [json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in zip(ids, texts)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ids
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def predict(model: Path, inputs: list[Path], out: str | Path, *options: str) -> int:
+    return main(["predict", "--model", str(model), *map(str, inputs), "--output", str(out), "--quiet", *options])
+
+
+@pytest.fixture(scope="module")
+def ray_instance(tmp_path_factory):
+    """A local Ray instance (2 CPUs, 127.0.0.1) for the module; yields the kill-once trigger file its workers watch."""
+    from xdd.models.predict.ray_engine import KILL_ONCE_ENV, RayCluster, import_ray
+
+    trigger = tmp_path_factory.mktemp("ray") / "kill-once"
+    saved = {name: os.environ.get(name) for name in (KILL_ONCE_ENV, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")}
+    os.environ[KILL_ONCE_ENV] = str(trigger)  # inherited by the workers of the instance started below
+    ray = import_ray(local=True)
+    try:
+        ray.init(**RayCluster(workers=2).init_args())
+        yield trigger
+    finally:
+        ray.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def mixed_inputs(tmp_path_factory, model_corpus_path) -> Path:
+    """A folder of good articles, a JSONL with good and bad lines, and the bad files of the local engine's tests."""
+    folder = tmp_path_factory.mktemp("ray-inputs")
+    texts = articles(model_corpus_path, 24)
+    (folder / "good").mkdir()
+    for number, text in enumerate(texts[:4]):
+        (folder / "good" / f"article-{number}.txt").write_text(text, encoding="utf-8")
+    lines = [json.dumps({"id": f"line-{n}", "text": t}, ensure_ascii=False) for n, t in enumerate(texts[4:])]
+    lines[3:3] = ["{not json", json.dumps({"id": "blank", "text": "  "})]
+    (folder / "more.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "latin1.txt").write_bytes("Thành Hà Nam".encode("latin-1"))
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "scan.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    return folder
+
+
+def run_both(model: Path, inputs: list[Path], tmp_path: Path, *options: str) -> tuple:
+    """Exit codes, outputs and errors files of the local engine and of the Ray engine (2 workers), same arguments."""
+    results = []
+    for engine, extra in (("local", ()), ("ray", ("--engine", "ray", "--workers", "2"))):
+        out = tmp_path / f"{engine}.out"
+        code = predict(model, inputs, out, *options, *extra)
+        errors = Path(f"{out}.errors.jsonl")
+        results.append((code, out.read_bytes(), errors.read_bytes() if errors.exists() else None))
+    return results[0], results[1]
+
+
+@pytest.mark.ray
+def test_the_local_instance_listens_on_the_loopback_interface_only(ray_instance):
+    import ray
+
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+    assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("fmt", ["jsonl", "conll", "labelstudio"])
+def test_the_ray_engine_writes_what_the_local_engine_writes_and_reports_bad_inputs_alike(
+    ray_instance, baseline_bundle_dir, mixed_inputs, tmp_path, fmt
+):
+    local, on_ray = run_both(baseline_bundle_dir, [mixed_inputs], tmp_path, "--format", fmt, "--batch-size", "3")
+    assert on_ray == local  # exit code, output bytes and errors file bytes
+    assert local[0] == 1
+    reasons = {Path(e["source"]).name: e["reason"] for e in map(json.loads, local[2].decode().splitlines())}
+    assert reasons == {
+        "empty.txt": "empty (no text)",
+        "latin1.txt": "not UTF-8 (byte 0xe0 at offset 2); re-save it as UTF-8 (e.g. with iconv)",
+        "more.jsonl:4": "invalid JSON: Expecting property name enclosed in double quotes at column 2",
+        "more.jsonl:5": '"text" is empty',
+        "scan.txt": "binary data (NUL byte at offset 8), not text",
+    }
+    if fmt == "jsonl":
+        assert len(local[1].splitlines()) == 24
+
+
+@pytest.mark.ray
+def test_the_ray_engine_gives_the_onnx_backend_s_answers(ray_instance, tiny_bundle_dir, mixed_inputs, tmp_path):
+    inputs = [mixed_inputs / "good", mixed_inputs / "more.jsonl"]
+    local, on_ray = run_both(tiny_bundle_dir, inputs, tmp_path, "--backend", "onnx", "--include-text")
+    assert on_ray == local
+    assert any(r["entities"] for r in map(json.loads, local[1].decode().splitlines()))
+
+
+@pytest.mark.ray
+def test_a_worker_killed_mid_run_loses_and_repeats_no_record_and_stdout_stays_clean(
+    ray_instance, baseline_bundle_dir, tmp_path, model_corpus_path, capsysbinary
+):
+    inputs = tmp_path / "in.jsonl"
+    ids = write_jsonl(inputs, articles(model_corpus_path, 30, size=2))
+    local = tmp_path / "local.jsonl"
+    assert predict(baseline_bundle_dir, [inputs], local, "--batch-size", "2") == 0
+    capsysbinary.readouterr()
+    ray_instance.touch()  # the first worker to see it removes it and kills itself with SIGKILL
+    assert predict(baseline_bundle_dir, [inputs], "-", "--batch-size", "2", "--engine", "ray", "--workers", "2") == 0
+    assert not ray_instance.exists(), "no worker was killed"
+    written = capsysbinary.readouterr().out  # Ray's report of the dead worker went to stderr, not here
+    assert written == local.read_bytes()
+    assert [json.loads(line)["id"] for line in written.splitlines()] == ids
+
+
+@pytest.mark.ray
+@pytest.mark.timeout(600)
+def test_a_killed_driver_resumes_with_each_input_exactly_once(ray_instance, baseline_bundle_dir, tmp_path,
+                                                             model_corpus_path):  # fmt: skip
+    inputs = tmp_path / "in.jsonl"
+    ids = write_jsonl(inputs, articles(model_corpus_path, 150, size=2))
+    out = tmp_path / "out.jsonl"
+    argv = ["predict", "--model", str(baseline_bundle_dir), str(inputs), "--output", str(out), "--batch-size", "2",
+            "--quiet", "--engine", "ray", "--workers", "2"]  # fmt: skip
+    # Its own process group: killing the group also ends the Ray instance this driver started.
+    process = subprocess.Popen([sys.executable, "-m", "xdd.training.cli", *argv], cwd=ROOT, start_new_session=True,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while process.poll() is None and time.monotonic() < deadline:
+            if out.is_file() and out.read_bytes().count(b"\n") >= 2:
+                os.killpg(process.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        assert process.wait() == -signal.SIGKILL, "the run finished before it could be killed; give it more documents"
+    finally:
+        _kill_group(process.pid)
+    assert 2 <= len(records(out)) < len(ids)
+    with out.open("ab") as handle:
+        handle.write(b'{"id": "doc-149", "source": "in.js')  # a torn last write
+    assert main([*argv, "--resume"]) == 0
+    assert [r["id"] for r in records(out)] == ids  # valid JSONL, every id exactly once, in input order
+    reference = tmp_path / "local.jsonl"
+    assert predict(baseline_bundle_dir, [inputs], reference) == 0
+    assert out.read_bytes() == reference.read_bytes()
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.mark.ray
+def test_predict_dataset_adds_the_predictor_s_answers_as_columns(ray_instance, baseline_bundle_dir,
+                                                                model_corpus_path):  # fmt: skip
+    import ray
+    from xdd.models.predict.predictor import Predictor
+    from xdd.models.predict.ray_engine import predict_dataset, prediction_columns
+
+    texts = [*articles(model_corpus_path, 9, size=3), "xin chào"]
+    dataset = ray.data.from_items([{"id": f"a{n}", "body": text} for n, text in enumerate(texts)])
+    predicted = predict_dataset(dataset, baseline_bundle_dir, text_column="body", batch_size=4, concurrency=2)
+    rows = sorted(predicted.take_all(), key=lambda row: int(row["id"][1:]))  # Ray's order is its own here
+    expected = prediction_columns(Predictor.load(baseline_bundle_dir).predict(texts))
+    assert [row["id"] for row in rows] == [f"a{n}" for n in range(len(texts))]
+    for name, values in expected.items():
+        assert [json.loads(json.dumps(row[name])) for row in rows] == values, name
+    assert any(rows[n]["entities"] for n in range(len(texts))) and not rows[-1]["entities"]
+
+
+def test_the_ray_engine_without_ray_names_the_extra_to_install(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
+    source = tmp_path / "a.txt"
+    source.write_text("Cao Lộc", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert predict(tmp_path / "bundle", [source], out, "--engine", "ray") == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == "xdd: error: --engine ray needs Ray, which is not installed; install the extra: pip install 'xdd[ray]'"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--address", "10.0.0.1:6379"], "--address is an option of --engine ray"),
+    (["--engine", "ray", "--gpus-per-worker", "1"], "--device cuda and --gpus-per-worker go together"),
+    (["--engine", "ray", "--device", "cuda"], "--device cuda and --gpus-per-worker go together"),
+])  # fmt: skip
+def test_ray_options_that_cannot_work_stop_the_run_with_one_line(tmp_path, capsys, options, message):
+    source = tmp_path / "a.txt"
+    source.write_text("Cao Lộc", encoding="utf-8")
+    assert predict(tmp_path / "bundle", [source], tmp_path / "out.jsonl", *options) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert message in line
