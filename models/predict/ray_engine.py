@@ -219,8 +219,6 @@ def predict_dataset(
 ) -> ray.data.Dataset:
     """``dataset`` with the columns ``entities``, ``paragraphs`` and ``topics`` added (lazy, like any Ray transform).
 
-    ``keep_columns``: the input columns to keep (default: all), e.g. an id
-    without the text.
     ``concurrency`` actors each load ``bundle`` once (it must be at the same
     path on every node) with ``num_cpus`` CPUs (its ONNX Runtime / PyTorch
     threads) and ``num_gpus`` GPUs (give ``device="cuda"`` with them), and
@@ -229,6 +227,8 @@ def predict_dataset(
     every actor.  An actor that dies is restarted and its batch retried (Ray
     Data's default for actor pools: ``max_restarts=-1``,
     ``max_task_retries=-1``), so no row is lost or repeated.
+    ``keep_columns``: the input columns to keep (default: all), e.g. an id
+    without the text.
     """
     ray = import_ray()
     path = Path(bundle).resolve()

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support import REPO
 from xdd.training.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 
 def paragraphs(model_corpus_path: Path) -> list[str]:
@@ -155,7 +156,9 @@ def test_a_worker_killed_mid_run_loses_and_repeats_no_record_and_stdout_stays_cl
 @pytest.mark.ray
 @pytest.mark.timeout(600)
 def test_a_killed_driver_resumes_with_each_input_exactly_once(ray_instance, baseline_bundle_dir, tmp_path,
-                                                             model_corpus_path):  # fmt: skip
+                                                             model_corpus_path, monkeypatch):  # fmt: skip
+    from xdd.models.predict import ray_engine
+
     inputs = tmp_path / "in.jsonl"
     ids = write_jsonl(inputs, articles(model_corpus_path, 150, size=2))
     out = tmp_path / "out.jsonl"
@@ -177,6 +180,7 @@ def test_a_killed_driver_resumes_with_each_input_exactly_once(ray_instance, base
     assert 2 <= len(records(out)) < len(ids)
     with out.open("ab") as handle:
         handle.write(b'{"id": "doc-149", "source": "in.js')  # a torn last write
+    monkeypatch.setattr(ray_engine, "SEGMENT_DOCS", 100)  # the rest in two Datasets, one after the other
     assert main([*argv, "--resume"]) == 0
     assert [r["id"] for r in records(out)] == ids  # valid JSONL, every id exactly once, in input order
     reference = tmp_path / "local.jsonl"
@@ -231,3 +235,21 @@ def test_ray_options_that_cannot_work_stop_the_run_with_one_line(tmp_path, capsy
     assert predict(tmp_path / "bundle", [source], tmp_path / "out.jsonl", *options) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert message in line
+
+
+def test_segments_and_order_hold_each_document_once():
+    from xdd.models.errors import XddError
+    from xdd.models.formats.inputs import InputDocument
+    from xdd.models.predict import ray_engine
+
+    batches = [[InputDocument(f"{b}-{n}", "src", "x" * 10) for n in range(3)] for b in range(5)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ray_engine, "SEGMENT_DOCS", 6)
+        assert [len(segment) for segment in ray_engine._segments(batches)] == [2, 2, 1]
+        patch.setattr(ray_engine, "SEGMENT_CHARS", 25)
+        assert [len(segment) for segment in ray_engine._segments(batches)] == [1, 1, 1, 1, 1]
+    rows = [{"index": i} for i in (1, 0, 2, 2, 4, 3)]  # out of order, one delivered twice
+    assert [row["index"] for row in ray_engine.in_order(rows, 5)] == [0, 1, 2, 3, 4]
+    with pytest.raises(XddError, match="Ray returned 2 of 3 documents"):
+        list(ray_engine.in_order([{"index": 0}, {"index": 1}], 3))
+
