@@ -14,17 +14,16 @@ that tell numbered wards apart ("Phường Móng Cái 1" -> "Móng Cái"; "Phư�
 gives no name).  Names are matched on syllables with
 :class:`xdd.models.nets.lexicons.PhraseMatcher`, so any segmenter, either tone
 convention and NFD input find them; as proper names they match only
-capitalised syllables (:func:`match_places`).
+capitalised syllables (the CRF's ``gaz`` features, :mod:`xdd.models.nets.crf`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from functools import cache
 
-from xdd.models.nets.lexicons import PhraseMatcher, is_capitalised, split_syllables
+from xdd.models.nets.lexicons import PhraseMatcher, split_syllables
 
 UNIT_PREFIX = re.compile(
     r"^(?:thành phố|tp\.?|tỉnh|phường|xã|thị trấn|thị xã|đặc khu|quận|huyện)\s+", re.IGNORECASE
@@ -59,7 +58,3 @@ def gazetteer() -> PhraseMatcher:
     """The place-name matcher, built once per process (a few tens of milliseconds)."""
     return PhraseMatcher(division_names())
 
-
-def match_places(syllables: Sequence[str]) -> list[tuple[int, int]]:
-    """Longest matches of gazetteer names over capitalised syllables only."""
-    return gazetteer().matches(syllables, allowed=is_capitalised)

@@ -57,10 +57,6 @@ class ScoredDocument:
     document: Document
     paragraphs: list[ParagraphScores]
 
-    def word_log_confidence(self) -> list[float]:
-        """The log probability of every word's tag, in order (empty for a model without an NER head)."""
-        return [float(np.log(max(p, 1e-12))) for scored in self.paragraphs for p in (scored.tag_scores or [])]
-
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))

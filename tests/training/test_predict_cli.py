@@ -6,14 +6,12 @@ import codecs
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from support import REPO
+from support import REPO, kill_once_written
 from xdd.training.cli import main
 
 ROOT = REPO
@@ -95,13 +93,7 @@ def test_a_killed_run_resumes_without_duplicates(baseline_bundle_dir, tmp_path, 
     argv = ["predict", "--model", str(baseline_bundle_dir), str(inputs), "--output", str(out), "--batch-size", "1",
             "--quiet"]  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "xdd.training.cli", *argv], cwd=ROOT, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while process.poll() is None and time.monotonic() < deadline:
-        if out.is_file() and out.read_bytes().count(b"\n") >= 3:
-            os.kill(process.pid, signal.SIGKILL)
-            break
-        time.sleep(0.02)
-    assert process.wait() == -signal.SIGKILL, "the run finished before it could be killed; give it more documents"
+    kill_once_written(process, out, 3, os.kill)
     written = records(out)
     assert 3 <= len(written) < len(ids)
     with out.open("ab") as handle:

@@ -9,13 +9,13 @@ from xdd.models.nets import gazetteer as gazetteer_module
 from xdd.models.nets.gazetteer import (
     division_names,
     gazetteer,
-    match_places,
     place_name,
 )
 from xdd.models.nets.lexicons import (
     LEXICON_DIR,
     LEXICONS,
     PhraseMatcher,
+    is_capitalised,
     lexicon_matcher,
     lexicons_digest,
     read_lexicon,
@@ -144,6 +144,11 @@ def test_the_gazetteer_is_read_from_vietnam_provinces_at_run_time():
     assert not any(n.startswith(("Xã ", "Phường ", "Tỉnh ", "Thành phố ")) for n in names)
     assert gazetteer() is gazetteer()  # loaded once per process
     assert not list(LEXICON_DIR.glob("*.json"))  # nothing of its data is kept in the repository
+
+
+def match_places(syllables: list[str]) -> list[tuple[int, int]]:
+    """Gazetteer names over capitalised syllables, as the CRF's ``gaz`` features look them up."""
+    return gazetteer().matches(syllables, allowed=is_capitalised)
 
 
 def test_gazetteer_names_match_on_syllables_in_both_tone_conventions_and_nfd():

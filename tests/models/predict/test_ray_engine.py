@@ -14,11 +14,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from support import REPO
+from support import REPO, kill_once_written
 from xdd.training.cli import main
 
 ROOT = REPO
@@ -168,13 +167,7 @@ def test_a_killed_driver_resumes_with_each_input_exactly_once(ray_instance, base
     process = subprocess.Popen([sys.executable, "-m", "xdd.training.cli", *argv], cwd=ROOT, start_new_session=True,
                                stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        deadline = time.monotonic() + 300
-        while process.poll() is None and time.monotonic() < deadline:
-            if out.is_file() and out.read_bytes().count(b"\n") >= 2:
-                os.killpg(process.pid, signal.SIGKILL)
-                break
-            time.sleep(0.02)
-        assert process.wait() == -signal.SIGKILL, "the run finished before it could be killed; give it more documents"
+        kill_once_written(process, out, 2, os.killpg, timeout=300)
     finally:
         _kill_group(process.pid)
     assert 2 <= len(records(out)) < len(ids)
