@@ -175,3 +175,9 @@ def test_with_a_cv_run_the_model_card_leads_with_the_cross_validated_figures(bas
     assert evaluation.index("cross-validation") < evaluation.index("| train")  # the run: OOF, no held-out dev
     assert f"**cross-validation** ({metrics['n_documents']} documents)" in card
     assert (tmp_path / "b" / "training" / "cv" / "metrics.json").is_file()
+
+
+def test_export_with_a_cv_folder_that_has_no_metrics_names_it_and_writes_nothing(baseline_run_dir, tmp_path):
+    with pytest.raises(BundleError, match=r"no-cv/metrics.json: cannot read the cross-validation metrics"):
+        export_run(baseline_run_dir, tmp_path / "b", cv=tmp_path / "no-cv")
+    assert not (tmp_path / "b").exists()

@@ -167,3 +167,13 @@ def test_transformers_run_the_same_conventions_step_as_the_baselines_saved_in_th
     assert [d.entities for d in predictor.predict_documents(texts)] == [apply_conventions(d).entities for d in raw]
     onnx = Predictor.load(tiny_bundle_dir, backend="onnx").predict(texts)
     assert labels(onnx) == labels(predictor.predict_documents(texts))
+
+
+def test_a_missing_or_incomplete_transformer_description_is_named(tmp_path):
+    from xdd.models.predict.batching import MODEL_INFO_FILE, read_model_info
+
+    with pytest.raises(BundleError, match=rf"{MODEL_INFO_FILE}: cannot read the transformer model description"):
+        read_model_info(tmp_path)
+    (tmp_path / MODEL_INFO_FILE).write_text('{"thresholds": {}}', encoding="utf-8")
+    with pytest.raises(BundleError, match=r"incomplete transformer model description \('labels'\); re-export"):
+        read_model_info(tmp_path)
