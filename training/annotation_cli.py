@@ -128,11 +128,11 @@ def run_suggest(args: argparse.Namespace) -> int:
         format_ranking,
         in_process,
         ranking,
-        read_pool,
         suggest,
         tasks,
         worker_processes,
     )  # fmt: skip
+    from xdd.training.suggest_pool import read_pool
 
     check_choice(args.strategy, args.unit, args.k)
     _check_outputs(args)

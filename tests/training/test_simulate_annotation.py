@@ -18,7 +18,7 @@ from xdd.training.simulate_annotation import (
     split_dev,
     synthetic_pool,
 )
-from xdd.training.suggest import near_duplicates, shingles
+from xdd.training.suggest_pool import near_duplicates, shingles
 
 JOINT = FIXTURES_DIR / "baselines" / "joint"
 

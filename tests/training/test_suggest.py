@@ -24,12 +24,10 @@ from xdd.training.suggest import (
     Uncertainty,
     Unit,
     choose_diverse,
-    near_duplicates,
     rank_scores,
-    read_pool,
-    shingles,
     uncertainty,
 )
+from xdd.training.suggest_pool import near_duplicates, read_pool, shingles
 from xdd.training.validate import check_corpus
 
 GOLD = REPO / "data" / "annotations"
