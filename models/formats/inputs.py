@@ -128,7 +128,9 @@ def _folder_files(folder: Path) -> Iterator[FoundFile | InputError]:
     Links to folders are not followed (one could loop back up the tree, or
     reach a folder twice); they, dangling links and folders that cannot be
     listed are errors, so no input is skipped without a word.  Links to files
-    are read like the files themselves.
+    are read like the files themselves.  A folder with no input file at all is
+    an error too (a folder of ``.docx`` files, a mistyped folder), not an
+    empty run.
     """
     found: list[tuple[Path, FoundFile | InputError]] = []
 
@@ -138,6 +140,7 @@ def _folder_files(folder: Path) -> Iterator[FoundFile | InputError]:
     def unlistable(err: OSError) -> None:
         not_read(Path(err.filename), f"cannot read this folder: {err.strerror}")
 
+    other = 0  # files without an input suffix, named when the folder has nothing else
     for root, folders, files in os.walk(folder, onerror=unlistable):  # os.walk does not follow links to folders
         for name in folders:
             if os.path.islink(os.path.join(root, name)):
@@ -147,11 +150,16 @@ def _folder_files(folder: Path) -> Iterator[FoundFile | InputError]:
             if not path.exists():
                 not_read(path, "dangling symbolic link")
             elif path.suffix.lower() not in INPUT_SUFFIXES:
+                other += 1
                 continue
             elif path.is_file():
                 found.append((path, (path, path.relative_to(folder))))
             else:
                 not_read(path, "not a regular file (a pipe, socket or device)")
+    if not found:
+        others = f" ({other} other file(s) not read)" if other else ""
+        yield InputError(str(folder), f"no {' or '.join(INPUT_SUFFIXES)} file in this folder{others}")
+        return
     for _, item in sorted(found, key=lambda pair: pair[0]):
         yield item
 

@@ -376,3 +376,16 @@ def test_links_in_an_input_folder_that_are_not_followed_are_reported(baseline_bu
     assert f"skipped {inputs_folder / 'linked-folder'}: symbolic link to a folder, not followed" in err
     assert "2 input(s) failed" in err
     assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith(str(out))} == before
+
+
+def test_a_folder_without_input_files_fails_the_run_and_is_listed_in_the_errors_file(baseline_bundle_dir, tmp_path,
+                                                                                      capsys):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.docx").write_bytes(b"PK\x03\x04")
+    out = tmp_path / "out.jsonl"
+    assert predict(baseline_bundle_dir, folder, "--output", out) == 1
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert f"{folder}: no .txt or .jsonl file in this folder (1 other file(s) not read)" in err
+    assert [e["source"] for e in records(Path(f"{out}.errors.jsonl"))] == [str(folder)]

@@ -163,3 +163,15 @@ def test_clash_with_inputs_compares_files_by_identity_and_folders_by_containment
     assert clash_with_inputs(tmp_path / "soft.txt", [tmp_path / "hard.txt"]).startswith("is the input")
     assert clash_with_inputs(tmp_path / "other.txt", inputs) is None
     assert clash_with_inputs(tmp_path / "new.jsonl", inputs) is None
+
+
+def test_a_folder_without_any_input_file_is_an_error_naming_it_and_what_it_holds(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "word").mkdir()
+    (tmp_path / "word" / "a.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "word" / "b.html").write_text("<p>Hà Nội</p>", encoding="utf-8")
+    (empty,) = items(tmp_path / "empty")
+    assert isinstance(empty, InputError) and empty.source == str(tmp_path / "empty")
+    assert empty.reason == "no .txt or .jsonl file in this folder"
+    (word,) = items(tmp_path / "word")
+    assert word.reason == "no .txt or .jsonl file in this folder (2 other file(s) not read)"
