@@ -220,7 +220,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
     Whatever ``--overwrite`` or ``--resume`` say: opening an input for
     writing empties it, and a file written inside a folder being read is read
-    back as an input.  Raised before anything is touched, so nothing is lost.
+    back as an input.  An existing file given as ``--errors`` is the user's:
+    it is replaced only with ``--overwrite`` or ``--resume``, as the output is
+    (the default ``OUTPUT.errors.jsonl`` belongs to the output and is
+    rewritten each run).  Raised before anything is touched, so nothing is lost.
     """
     from xdd.models.formats.inputs import clash_with_inputs, same_file
     from xdd.models.formats.outputs import check_writable
@@ -236,6 +239,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_writable(path, what)
     if output and errors and same_file(output, errors):
         raise XddError(f"--errors {errors} is the --output file; give the errors file another path")
+    if args.errors and args.errors.exists() and not (args.resume or args.overwrite):
+        raise XddError(f"--errors {args.errors}: already exists and would be rewritten; pass --overwrite to "
+                       "replace it (or --resume), or give another path")  # fmt: skip
 
 
 def _report_unwritable(warnings: list[str], shown: int = 5) -> None:

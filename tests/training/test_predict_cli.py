@@ -389,3 +389,17 @@ def test_a_folder_without_input_files_fails_the_run_and_is_listed_in_the_errors_
     err = capsys.readouterr().err
     assert f"{folder}: no .txt or .jsonl file in this folder (1 other file(s) not read)" in err
     assert [e["source"] for e in records(Path(f"{out}.errors.jsonl"))] == [str(folder)]
+
+
+def test_an_existing_errors_file_given_with_errors_is_replaced_only_with_overwrite_or_resume(
+    baseline_bundle_dir, inputs_folder, tmp_path, capsys
+):
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"mine": true}\n', encoding="utf-8")
+    before = snapshot(tmp_path)
+    argv = [inputs_folder / "b.jsonl", tmp_path / "missing.txt", "--output", tmp_path / "o.jsonl", "--errors", notes]
+    assert predict(baseline_bundle_dir, *argv) == 2
+    assert f"--errors {notes}: already exists and would be rewritten; pass --overwrite" in one_error_line(capsys)
+    assert snapshot(tmp_path) == before
+    assert predict(baseline_bundle_dir, *argv, "--overwrite") == 1
+    assert [e["reason"] for e in records(notes)] == ["no such file or folder"]
