@@ -23,10 +23,11 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -119,9 +120,29 @@ def run_export(args: argparse.Namespace) -> int:
 
 @dataclass
 class Tally:
+    """What the run did, and when: the summary line reports the time and the rate past the start-up."""
+
     written: int = 0
     already_done: int = 0
     failed: int = 0
+    started: float = field(default_factory=time.monotonic)
+    first_batch: tuple[float, int] | None = None  # (when, documents) the first batch was written
+
+    def wrote(self, count: int) -> None:
+        self.written += count
+        if self.first_batch is None:
+            self.first_batch = (time.monotonic(), self.written)
+
+    def timing(self) -> str:
+        """``in T s`` from the run's start (bundle loading included, Python's own start-up not), and the rate after
+        the first batch: the steady rate, without the fixed start-up (bundle loads, Ray's start, warm-up)."""
+        now = time.monotonic()
+        text = f"in {now - self.started:.1f} s"
+        if self.first_batch is not None and self.written > self.first_batch[1] and now > self.first_batch[0]:
+            when, count = self.first_batch
+            rate = (self.written - count) / (now - when)
+            text += f" (first batch after {when - self.started:.1f} s, then {rate:.1f} documents/s)"
+        return text
 
 
 class ErrorLog:
@@ -150,6 +171,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from xdd.models.formats.outputs import open_writer
     from xdd.models.predict.predictor import Predictor
 
+    tally = Tally()  # its clock starts here
     _check_outputs(args)  # before the bundle is loaded, any input read or anything opened for writing
     cluster = _ray_cluster(args)  # None: the local engine
     load = {"backend": args.backend, "device": args.device, "batch_size": args.batch_size}
@@ -163,14 +185,13 @@ def run_predict(args: argparse.Namespace) -> int:
         predictor = None  # each worker loads its own copy
     progress = tqdm(desc="predict", unit=" docs", file=sys.stderr, disable=args.quiet, bar_format=PROGRESS_FORMAT)
     errors = ErrorLog(_errors_path(args), lambda message: tqdm.write(message, file=sys.stderr))
-    tally = Tally()
     try:
         items = iter_inputs(args.inputs, args.max_bytes, args.stdin_format)
         batches = _batches(items, done, args.batch_size, errors, tally)
         with cluster.session() if cluster else nullcontext():
             for batch, docs in _predicted(batches, predictor, args.model, load, args.workers, cluster):
                 writer.write([(doc, item.source) for doc, item in zip(docs, batch)])
-                tally.written += len(batch)
+                tally.wrote(len(batch))
                 progress.update(len(batch))
     finally:
         progress.close()
@@ -359,7 +380,7 @@ def _predict_in_worker(docs: list[Any]) -> list[Any]:
 def _summary(args: argparse.Namespace, tally: Tally, output_opened: bool) -> str:
     """The run's last line; it says so when there was nothing to write, as the output was then not touched."""
     if output_opened:
-        parts = [f"wrote {tally.written} document(s) to {args.output}"]
+        parts = [f"wrote {tally.written} document(s) to {args.output} {tally.timing()}"]
     else:
         state = "left as it was" if Path(args.output).exists() else "not created"
         parts = [f"nothing to write, {args.output} {state}"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+import support
 from matplotlib.image import imread
+from support import chromium, run_chromium
 from xdd.eval import report_md
 from xdd.eval.aggregate import aggregate_folds
 from xdd.eval.corpus_io import load_gold
@@ -145,29 +145,7 @@ def test_context_window_cuts_a_very_long_sentence_around_the_span():
 
 # --- rendering in a real headless browser -----------------------------------------------
 
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 MISSED_BACKGROUND = (0xFF, 0xD6, 0xD6)  # mark.missed in eval/report_html.py
-CHROMIUM_PATH = Path("/usr/bin/chromium")
-
-
-def chromium() -> str:
-    """The Chromium binary; skip without one, unless XDD_REQUIRE_BROWSER=1 makes that a failure."""
-    found = shutil.which("chromium") or (str(CHROMIUM_PATH) if CHROMIUM_PATH.exists() else None)
-    if found:
-        return found
-    if os.environ.get("XDD_REQUIRE_BROWSER") == "1":
-        pytest.fail("XDD_REQUIRE_BROWSER=1 but chromium is not installed: apt-get install -y chromium")
-    pytest.skip("chromium is not installed (apt-get install -y chromium); XDD_REQUIRE_BROWSER=1 makes this fail")
-
-
-def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True, text=True, timeout=120, check=True,
-    )
 
 
 @pytest.mark.browser
@@ -195,7 +173,7 @@ def test_reports_render_in_headless_chromium_with_tables_images_and_highlighted_
 @pytest.mark.parametrize(("required", "outcome"), [("1", pytest.fail.Exception), ("", pytest.skip.Exception)])
 def test_missing_chromium_fails_when_the_browser_is_required_and_skips_otherwise(monkeypatch, tmp_path, required, outcome):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.setattr(f"{__name__}.CHROMIUM_PATH", tmp_path / "no-chromium")
+    monkeypatch.setattr(support, "CHROMIUM_PATH", tmp_path / "no-chromium")
     monkeypatch.setenv("XDD_REQUIRE_BROWSER", required)
     with pytest.raises(outcome, match="apt-get install -y chromium"):
         chromium()

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 from support import REPO
-from test_report import chromium, run_chromium
+from support import chromium, run_chromium
 from xdd.models.document.corpus import read_documents
 
 ROOT = REPO

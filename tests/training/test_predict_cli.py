@@ -6,6 +6,7 @@ import codecs
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,12 @@ def test_predict_writes_every_good_article_and_reports_each_bad_one(baseline_bun
     stderr = capsys.readouterr().err
     assert f"skipped {articles / 'latin1.txt'}: not UTF-8" in stderr
     assert "wrote 3 document(s)" in stderr and "3 input(s) failed" in stderr
+    # three batches of one: the time of the run, and the rate after the first batch
+    code = main(["predict", "--model", str(baseline_bundle_dir), str(articles / "good"), str(articles / "long.txt"),
+                 "--output", str(out), "--overwrite", "--batch-size", "1", "--quiet"])  # fmt: skip
+    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"xdd predict: wrote 3 document\(s\) to {re.escape(str(out))} in \d+\.\d s "
+                        r"\(first batch after \d+\.\d s, then \d+\.\d documents/s\)", summary), summary
 
 
 def test_the_onnx_backend_predicts_a_long_article_whole_with_exact_offsets(tiny_bundle_dir, articles, tmp_path):
@@ -403,3 +410,17 @@ def test_an_existing_errors_file_given_with_errors_is_replaced_only_with_overwri
     assert snapshot(tmp_path) == before
     assert predict(baseline_bundle_dir, *argv, "--overwrite") == 1
     assert [e["reason"] for e in records(notes)] == ["no such file or folder"]
+
+
+def test_the_rate_in_the_summary_leaves_the_first_batch_out(monkeypatch):
+    from xdd.training import predict_cli
+
+    clock = iter([112.0, 130.0])  # started at 100; the first batch (16 documents) at 12 s; 90 more by 30 s
+    monkeypatch.setattr(predict_cli.time, "monotonic", lambda: next(clock))
+    tally = predict_cli.Tally(started=100.0)
+    tally.wrote(16)
+    tally.written += 90
+    assert tally.timing() == "in 30.0 s (first batch after 12.0 s, then 5.0 documents/s)"
+    one_batch = predict_cli.Tally(started=0.0, first_batch=(1.0, 4), written=4)
+    monkeypatch.setattr(predict_cli.time, "monotonic", lambda: 2.5)
+    assert one_batch.timing() == "in 2.5 s"  # no rate from a single batch
