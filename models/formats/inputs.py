@@ -251,6 +251,9 @@ def _decode(data: bytes) -> str:
     """
     mark, codec, name = _byte_order_mark(data)
     if codec == "utf-8" and b"\x00" in data:  # said first: binary files are rarely valid UTF-8 either
+        wide = _unmarked_utf16(data)
+        if wide:
+            raise _NotText(f"looks like {wide} text without a byte-order mark; re-save it as UTF-8")
         raise _NotText(f"binary data (NUL byte at offset {data.index(0)}), not text")
     try:
         text = data[len(mark):].decode(codec)
@@ -261,6 +264,28 @@ def _decode(data: bytes) -> str:
     if not text.strip():
         raise _NotText("empty (no text)" if not text else "only whitespace, no text")
     return text
+
+
+def _unmarked_utf16(data: bytes, sample: int = 4096) -> str | None:
+    """``"UTF-16 LE"``/``"UTF-16 BE"`` when ``data`` reads as such and its NUL bytes sit on one side of each pair.
+
+    Vietnamese in UTF-16 has a NUL high byte for every ASCII character (spaces,
+    digits, unaccented letters), so at least a quarter of the pairs have one.
+    Only named, never decoded on a guess: the user re-saves the file.
+    """
+    head = data[: sample - sample % 2]
+    pairs = len(head) // 2
+    if len(data) % 2 or not pairs:
+        return None
+    for name, codec, high in (("UTF-16 LE", "utf-16-le", 1), ("UTF-16 BE", "utf-16-be", 0)):
+        nul_high, nul_low = head[high::2].count(0), head[1 - high :: 2].count(0)
+        if nul_high >= pairs / 4 and nul_low == 0:
+            try:
+                data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+            return name
+    return None
 
 
 def _undecodable(data: bytes, offset: int, name: str, marked: bool) -> str:

@@ -58,7 +58,19 @@ def test_a_truncated_utf16_file_and_one_without_its_mark_are_refused(tmp_path):
     (tmp_path / "nomark.txt").write_bytes("Hà Nội".encode("utf-16-le"))
     reasons = {e.source.rsplit("/", 1)[1]: e.reason for e in items(tmp_path)}
     assert reasons["cut.txt"].startswith("starts with a UTF-16 LE byte-order mark but is not valid UTF-16 LE")
-    assert reasons["nomark.txt"] == "binary data (NUL byte at offset 1), not text"
+    assert reasons["nomark.txt"] == "looks like UTF-16 LE text without a byte-order mark; re-save it as UTF-8"
+
+
+@pytest.mark.parametrize(("codec", "name"), [("utf-16-le", "UTF-16 LE"), ("utf-16-be", "UTF-16 BE")])
+def test_unmarked_utf16_is_named_and_real_binary_data_is_still_binary(tmp_path, codec, name):
+    text = "Đồng chí Nguyễn Văn A, Bí thư Tỉnh ủy Cao Bằng, dự hội nghị ngày 12/3/2021.\n" * 3
+    (tmp_path / "wide.txt").write_bytes(text.encode(codec))
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00")
+    (tmp_path / "odd.txt").write_bytes(text.encode(codec) + b"x")  # an odd length is no UTF-16
+    reasons = {e.source.rsplit("/", 1)[1]: e.reason for e in items(tmp_path)}
+    assert reasons["wide.txt"] == f"looks like {name} text without a byte-order mark; re-save it as UTF-8"
+    assert reasons["image.txt"] == "binary data (NUL byte at offset 8), not text"
+    assert reasons["odd.txt"].startswith("binary data (NUL byte at offset")
 
 
 def test_jsonl_drops_a_utf8_byte_order_mark_and_refuses_utf16_once_for_the_file(tmp_path):
