@@ -7,8 +7,9 @@ The run folder is read as files (``training/`` is never imported)::
     RUN/metrics.json, RUN/dev/metrics.json, RUN/test/metrics.json, RUN/train/metrics.json  (whichever exist)
 
 The bundle is assembled in a temporary folder (:func:`xdd.models.document.bundle.staged_bundle`):
-model files, training metadata under ``training/``, optionally ONNX (fp32 and
-int8) with a parity check against PyTorch on the run's corpus, ``bundle.json``,
+model files, training metadata under ``training/``, optionally ONNX (the
+optimised fp32 graph and its int8 copy) with a parity check against PyTorch on
+the run's corpus, ``bundle.json``,
 the model card, and the manifest last; it is verified as a user would load it,
 then renamed into place.
 """
@@ -19,9 +20,9 @@ import datetime
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -32,6 +33,9 @@ from xdd.models.document import Document
 from xdd.models.checks import read_json
 from xdd.models.errors import BundleError, ConfigError
 from xdd.models.export.model_card import model_card
+
+if TYPE_CHECKING:  # pragma: no cover - onnx.py imports torch, which only the export path may
+    from xdd.models.export.onnx import GraphReport
 
 MODEL_FOLDER = "model"
 TRAINING_FOLDER = "training"
@@ -196,15 +200,20 @@ def random_backbone(model_config: dict[str, Any], backbone: str) -> bool | None:
 def _add_onnx(
     run: TrainedRun, folder: Path, quantize: str | None, data: str | Path | None, say: Callable[[str], None]
 ) -> dict[str, Any]:
-    """model.onnx (and model.int8.onnx), the parity check, parity.json; fp32 disagreement stops the export."""
-    from xdd.models.export.onnx import export_onnx, quantize_int8
+    """model.onnx (optimised) and model.int8.onnx, the parity check, parity.json; fp32 disagreement stops the export.
+
+    parity.json also records what ``model.onnx`` is (:class:`xdd.models.export.onnx.GraphReport`):
+    the fused ops, or the unfused fallback and its reason.
+    """
+    from xdd.models.export.onnx import quantize_int8, write_onnx
     from xdd.models.predict.onnx_backend import OnnxScorer
     from xdd.models.export.parity import parity_check
     from xdd.models.predict.torch_backend import TransformerPredictor
 
     docs, source, changed = parity_documents(run, data)
     predictor = TransformerPredictor.load(folder)
-    export_onnx(predictor.model, folder / ONNX_FILE)
+    graph = write_onnx(predictor.model, folder / ONNX_FILE)
+    say(f"{ONNX_FILE}: {graph.summary()}")
     files = {"fp32": ONNX_FILE}
     if quantize == "int8":
         quantize_int8(folder / ONNX_FILE, folder / INT8_FILE)
@@ -212,15 +221,16 @@ def _add_onnx(
     say(f"parity check on {len(docs)} documents from {source}")
     scorers = {name: OnnxScorer(folder / file) for name, file in files.items()}
     parity = parity_check(predictor, scorers, docs)
-    parity.update(data=source, corpus_changed_since_training=changed)
+    graph_record = {**asdict(graph), "summary": graph.summary()}
+    parity.update(data=source, corpus_changed_since_training=changed, graph=graph_record)
     for name, file in files.items():
         parity["checks"][name]["file"] = file
     (folder / PARITY_FILE).write_text(json.dumps(parity, indent=2) + "\n", encoding="utf-8")
-    _require_fp32_agreement(parity["checks"]["fp32"])
+    _require_fp32_agreement(parity["checks"]["fp32"], graph)
     return parity
 
 
-def _require_fp32_agreement(check: dict[str, Any]) -> None:
+def _require_fp32_agreement(check: dict[str, Any], graph: GraphReport) -> None:
     disagreements = [
         f"{name.split('_')[0]} agreement {check[name]:.4%}"
         for name in ("tag_agreement", "topic_agreement")
@@ -229,7 +239,8 @@ def _require_fp32_agreement(check: dict[str, Any]) -> None:
     if disagreements:
         raise BundleError(
             f"ONNX fp32 labels differ from PyTorch ({', '.join(disagreements)}; max logit difference "
-            f"{check['max_abs_logit_diff']:.3g}); the export is not faithful, nothing was written. "
+            f"{check['max_abs_logit_diff']:.3g}; {ONNX_FILE} is the {graph.summary()}); the export is not faithful, "
+            "nothing was written. "
             "Check the torch/onnxruntime versions, or ship the bundle without --onnx"
         )
 

@@ -3,8 +3,9 @@
 The YAML front matter carries ``model-index`` with the run's evaluation
 figures (one result per task and evaluated split), so the Hub shows them; the
 body says what the model is, how it was trained, how well it does (with the
-bootstrap intervals), how ONNX compares with PyTorch, and how to use it.  A
-model whose backbone was a random ``xdd init-model`` encoder says so at the top.
+bootstrap intervals), what the ONNX graph is and how it compares with PyTorch,
+and how to use it.  A model whose backbone was a random ``xdd init-model``
+encoder says so at the top.
 """
 
 from __future__ import annotations
@@ -171,7 +172,13 @@ def _parity(parity: dict[str, Any] | None) -> str:
         "## ONNX parity with PyTorch\n\n"
         f"Checked at export time on {parity['documents']} documents ({parity['windows']} windows, "
         f"{parity['words']} words, {parity['paragraphs']} paragraphs) from {parity['data']}:\n\n" + "\n".join(rows)
+        + f"\n\n`{parity['checks']['fp32']['file']}` is the {parity['graph']['summary']}{_int8_origin(parity)}"
     )
+
+
+def _int8_origin(parity: dict[str, Any]) -> str:
+    int8 = parity["checks"].get("int8")
+    return f"; `{int8['file']}` is its dynamic int8 quantisation." if int8 else "."
 
 
 def _percent(value: float | None) -> str:

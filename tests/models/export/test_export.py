@@ -56,6 +56,31 @@ def test_onnx_export_records_a_parity_check_with_full_fp32_label_agreement(tiny_
     assert parity["corpus_changed_since_training"] is False
 
 
+def test_the_bundle_records_and_its_card_names_the_fused_onnx_graph(tiny_bundle_dir):
+    graph = json.loads((tiny_bundle_dir / "parity.json").read_text())["graph"]
+    assert graph["optimized"] is True and graph["fallback_reason"] is None and graph["missing_fusions"] == []
+    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= set(graph["fused_operators"])
+    card = (tiny_bundle_dir / "README.md").read_text(encoding="utf-8")
+    assert f"`model.onnx` is the {graph['summary']}; `model.int8.onnx` is its dynamic int8 quantisation." in card
+
+
+def test_when_the_onnx_optimiser_fails_the_export_ships_the_unfused_graph_and_says_so(
+    tiny_run_dir, tmp_path, monkeypatch
+):
+    def failing(*args, **kwargs):
+        raise RuntimeError("no fusion for you")
+
+    monkeypatch.setattr("onnxruntime.transformers.optimizer.optimize_model", failing)
+    said = []
+    export_run(tiny_run_dir, tmp_path / "b", onnx=True, say=said.append)
+    parity = json.loads((tmp_path / "b" / "parity.json").read_text())
+    assert parity["graph"]["optimized"] is False and "no fusion for you" in parity["graph"]["fallback_reason"]
+    assert parity["checks"]["fp32"]["tag_agreement"] == 1.0 and "int8" not in parity["checks"]
+    assert "model.onnx: UNFUSED graph, slower" in said[0]
+    card = (tmp_path / "b" / "README.md").read_text(encoding="utf-8")
+    assert "`model.onnx` is the UNFUSED graph, slower: ONNX Runtime's optimiser failed (RuntimeError: no fusion" in card
+
+
 def test_a_baseline_run_exports_to_a_bundle_of_the_same_layout(baseline_bundle_dir):
     info = verify_bundle(baseline_bundle_dir)
     assert info["kind"] == "baselines" and info["backbone"] is None and info["files"] == {}
@@ -80,7 +105,7 @@ def test_fp32_disagreement_stops_the_export_and_writes_nothing(tiny_run_dir, tmp
         return {"documents": 1, "windows": 1, "words": 100, "paragraphs": 1, "checks": checks}
 
     monkeypatch.setattr(xdd.models.export.parity, "parity_check", disagreeing)
-    with pytest.raises(BundleError, match=r"ONNX fp32 labels differ from PyTorch \(tag agreement 99.0000%"):
+    with pytest.raises(BundleError, match=r"PyTorch \(tag agreement 99.0000%.*; model.onnx is the graph optimised by"):
         export_run(tiny_run_dir, tmp_path / "b", onnx=True)
     assert list(tmp_path.iterdir()) == []
 
