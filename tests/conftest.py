@@ -47,10 +47,12 @@ def tiny_run_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     """
     from xdd.training.config import load_config
     from xdd.training.train_run import run_training
-    from xdd.training.transformer import make_train_fn
+    from xdd.training.transformer_fit import make_train_fn
 
+    # data.oof_below=0: the dev split decides (one training, and a dev/ report for the export tests); the
+    # out-of-fold path of a corpus this small is tested in test_transformer_oof.py and by test_pipeline.py.
     overrides = [f"model.backbone={tiny_model_dir}", f"data.train={model_corpus()}", "training.max_steps=3",
-                 "training.logging_steps=50"]  # fmt: skip
+                 "training.logging_steps=50", "data.oof_below=0"]  # fmt: skip
     config = load_config(ROOT / "training" / "configs" / "tiny-joint.yaml", overrides)
     out = tmp_path_factory.mktemp("tiny-run")
     run_training(config, out, make_train_fn(config))

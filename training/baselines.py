@@ -52,7 +52,7 @@ from xdd.models.predict.baseline import BaselineModel
 from xdd.models.predict.conventions import conventions_apply_to
 from xdd.models.text.pipeline import TextPipeline
 from xdd.training.config import Config, CRFConfig, TfidfConfig
-from xdd.training.oof import choose_thresholds_out_of_fold, oof_pool
+from xdd.training.oof import choose_thresholds_out_of_fold, described, oof_pool, record_choices
 from xdd.training.thresholds import tune_thresholds
 from xdd.training.topic_lexicon import lexicon_phrases
 from xdd.training.validate import content_problems
@@ -264,5 +264,10 @@ def _document_bounds(documents: list[int] | None, n: int) -> list[tuple[int, int
 def baseline_train_fn(
     train_docs: list[Document], dev_docs: list[Document], config: Config, scheme: LabelScheme, fold_dir: Path
 ) -> BaselineModel:
-    """:func:`train_baselines` as a ``xdd.training.cv.TrainFn`` (nothing is written to ``fold_dir``)."""
-    return train_baselines(train_docs, dev_docs, config, scheme)
+    """:func:`train_baselines` as a ``xdd.training.cv.TrainFn``; ``fold_dir``/choices.json says how thresholds were chosen."""
+    model = train_baselines(train_docs, dev_docs, config, scheme)
+    pool = oof_pool(train_docs, dev_docs, config)
+    chosen_on = "out_of_fold" if pool is not None else ("dev" if dev_docs else "none")
+    record_choices(fold_dir, {"chosen_on": chosen_on, **described(pool if pool is not None else dev_docs),
+                              "thresholds": model.thresholds})  # fmt: skip
+    return model

@@ -19,16 +19,24 @@ Under ``xdd cv`` each fold's trainer receives only that fold's training
 documents, so the held-out fold document never enters steps 1-4: the choice
 is nested inside the fold and the CV figure stays honest.
 
-The trainers plug in through one function, ``fit(docs) -> model`` with
-``model.predict_documents(docs)``, so the baselines and the transformer trainer
-follow the same rule (docs/training.md, "Choices on a tiny corpus").
+The trainers plug in through one function each: the baselines through
+``fit(docs) -> model`` with ``model.predict_documents(docs)``
+(:func:`out_of_fold_predictions`), the transformer trainer, which also chooses
+its number of epochs, through ``fit(docs, held_out) -> [(epochs, prediction)]``,
+the held-out document predicted after every epoch
+(:func:`out_of_fold_predictions_by_epoch`).  Both follow the same rule
+(docs/training.md, "Choices on a tiny corpus"), and the transformer records
+what it chose in the work folder's :data:`CHOICES_FILE`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from xdd.models.document import Document
 from xdd.training.config import Config, ThresholdConfig
@@ -42,6 +50,11 @@ class ScoringModel(Protocol):
 
 
 Fit = Callable[[list[Document]], ScoringModel]
+# fit(train_docs, held_out) -> [(epochs trained, prediction of held_out)], one pair at the end of every epoch.
+EpochFit = Callable[[list[Document], Document], list[tuple[float, Document]]]
+# What a trainer chose and on what (chosen_on: "out_of_fold", "dev", or "none" without dev documents).
+CHOICES_FILE = "choices.json"
+T = TypeVar("T")
 
 
 def oof_pool(train_docs: list[Document], dev_docs: list[Document], config: Config) -> list[Document] | None:
@@ -68,15 +81,43 @@ def out_of_fold_predictions(docs: list[Document], fit: Fit) -> list[Document]:
     ``fit`` never sees the document it is asked to predict; the predictions
     come back in the order of ``docs``.
     """
+    return _leave_one_out(docs, lambda rest, held_out: fit(rest).predict_documents([held_out])[0])
+
+
+@dataclass(frozen=True)
+class EpochPredictions:
+    """Pooled out-of-fold predictions at each epoch end (1, 2, ...) and the training epochs each stands for."""
+
+    predictions: dict[int, list[Document]]  # in the order of the pooled documents
+    epochs: dict[int, float]  # = the epoch end, unless training.max_steps cut the last epoch short
+
+
+def out_of_fold_predictions_by_epoch(docs: list[Document], fit: EpochFit) -> EpochPredictions:
+    """For each document, the predictions after every epoch of a model fitted on all the others.
+
+    Only the epoch ends every fit reached are pooled: with ``training.max_steps``
+    a fit on more windows ends in fewer epochs, and an epoch some held-out
+    documents were never predicted at cannot be scored on all of them.
+    """
+    per_fit = _leave_one_out(docs, fit)
+    reached = min(len(predictions) for predictions in per_fit)
+    if reached == 0:
+        raise ValueError("an out-of-fold fit ended before its first epoch end: nothing to choose from")
+    if any(len(predictions) > reached for predictions in per_fit):
+        log.info("out of fold: only the first %d epoch end(s) were reached by every fit (training.max_steps); "
+                 "choosing among them", reached)  # fmt: skip
+    ends = range(1, reached + 1)
+    return EpochPredictions(
+        predictions={end: [fit_predictions[end - 1][1] for fit_predictions in per_fit] for end in ends},
+        epochs={end: round(sum(p[end - 1][0] for p in per_fit) / len(per_fit), 4) for end in ends},
+    )
+
+
+def _leave_one_out(docs: list[Document], fit: Callable[[list[Document], Document], T]) -> list[T]:
+    """``fit(all documents but one, that one)`` for each document in turn, in the order of ``docs``."""
     if len(docs) < 2:
         raise ValueError(f"out-of-fold predictions need at least 2 documents, got {len(docs)}")
-    predictions = []
-    for i, held_out in enumerate(docs):
-        rest = docs[:i] + docs[i + 1 :]
-        model = fit(rest)
-        (predicted,) = model.predict_documents([held_out])
-        predictions.append(predicted)
-    return predictions
+    return [fit(docs[:i] + docs[i + 1 :], held_out) for i, held_out in enumerate(docs)]
 
 
 def choose_thresholds_out_of_fold(
@@ -95,23 +136,42 @@ def choose_epoch(
     gold: list[Document],
     predictions_by_epoch: dict[int, list[Document]],
     score: Callable[[list[Document], list[Document]], float],
-) -> int:
-    """The epoch whose pooled out-of-fold predictions score best (ties: the earliest).
+) -> tuple[int, dict[int, float]]:
+    """The epoch whose pooled out-of-fold predictions score best (ties: the earliest), and every epoch's figure.
 
     For trainers with epochs (the transformer): each leave-one-out fit
     predicts its held-out document after every epoch; ``predictions_by_epoch``
     maps an epoch to the pooled predictions of all held-out documents (in the
     order of ``gold``), and ``score(gold, pred)`` is the selection figure
     (entity / topic micro-F1 or their mean).  The shipped model is then trained
-    on every document for the chosen number of epochs, without early stopping.
+    on every document for the chosen number of epochs, without early stopping;
+    the figures of the other epochs are returned so the run can record them.
     """
     if not predictions_by_epoch:
         raise ValueError("no epochs to choose from")
     scored = {epoch: score(gold, pred) for epoch, pred in sorted(predictions_by_epoch.items())}
     best = max(scored.values())
     chosen = min(epoch for epoch, value in scored.items() if value == best)
-    log.info("epochs chosen out of fold: %d (selection figure %.4f)", chosen, best)
-    return chosen
+    log.info("epochs chosen out of fold: %d (selection figure %.4f; by epoch: %s)", chosen, best,
+             ", ".join(f"{epoch}: {value:.4f}" for epoch, value in scored.items()))  # fmt: skip
+    return chosen, scored
+
+
+def described(docs: list[Document]) -> dict[str, Any]:
+    """The documents a choice was made on, for :data:`CHOICES_FILE`: their ids and how many paragraphs."""
+    return {"documents": [d.id for d in docs], "paragraphs": paragraph_count(docs)}
+
+
+def paragraph_count(docs: list[Document]) -> int:
+    return sum(len(d.paragraphs) for d in docs)
+
+
+def record_choices(work_dir: Path, choices: dict[str, Any]) -> Path:
+    """Write ``choices`` to ``work_dir``/:data:`CHOICES_FILE` (the run folder, or a CV fold's folder)."""
+    path = Path(work_dir) / CHOICES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(choices, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def _unique(docs: list[Document]) -> list[Document]:

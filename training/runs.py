@@ -23,6 +23,8 @@ import logging
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -98,6 +100,31 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def kept_log_records() -> Iterator[list[logging.LogRecord]]:
+    """The log records emitted inside (they still reach stderr), for the run's train.log once it exists.
+
+    Reading the corpus comes before the run folder, so that a bad corpus stops
+    the run without touching it; its warnings belong in the log all the same.
+    """
+    kept = _Kept()
+    root = logging.getLogger()
+    root.addHandler(kept)
+    try:
+        yield kept.records
+    finally:
+        root.removeHandler(kept)
+
+
 class RunFolder:
     """Writes one run's files under ``out_dir``; a context manager that captures logging into train.log.
 
@@ -106,8 +133,9 @@ class RunFolder:
 
     LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-    def __init__(self, out_dir: str | Path) -> None:
+    def __init__(self, out_dir: str | Path, early: Sequence[logging.LogRecord] = ()) -> None:
         self.path = Path(out_dir)
+        self.early = list(early)  # logged before the folder existed (kept_log_records): written first
         self._handler: logging.Handler | None = None
         self._root_level = logging.NOTSET
 
@@ -115,6 +143,8 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         self._handler = logging.FileHandler(self.path / "train.log", encoding="utf-8")
         self._handler.setFormatter(logging.Formatter(self.LOG_FORMAT))
+        for record in self.early:
+            self._handler.handle(record)
         root = logging.getLogger()
         root.addHandler(self._handler)
         self._root_level = root.level

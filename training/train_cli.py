@@ -1,7 +1,7 @@
 """``xdd train`` and ``xdd cv``: thin wrappers that pick the trainer from ``model.kind``.
 
 Both trainers are a ``xdd.training.cv.TrainFn``: ``xdd.training.baselines`` (CRF +
-TF-IDF, seconds) and ``xdd.training.transformer.make_train_fn`` (the HF Trainer).
+TF-IDF, seconds) and ``xdd.training.transformer_fit.make_train_fn`` (the HF Trainer).
 Heavy modules are imported inside the handlers so that ``xdd --help`` stays
 fast.
 """
@@ -63,7 +63,7 @@ def _config_and_out(args: argparse.Namespace) -> tuple[Config, Path]:
 def train_fn_for(config: Config, resume: bool = False, keep_checkpoints: bool = True) -> TrainFn:
     """The trainer of ``model.kind``; for a transformer, the backbone is checked before any work."""
     if config.model.kind == "transformer":
-        from xdd.training.transformer import make_train_fn
+        from xdd.training.transformer_fit import make_train_fn
 
         return make_train_fn(config, resume=resume, keep_checkpoints=keep_checkpoints)
     from xdd.training.baselines import baseline_train_fn

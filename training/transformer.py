@@ -1,22 +1,24 @@
-"""Fine-tuning an encoder for NER and/or paragraph topics with the Hugging Face ``Trainer``.
+"""The parts of fine-tuning an encoder for NER and/or paragraph topics with the Hugging Face ``Trainer``.
 
-The steps, in order:
+What :mod:`xdd.training.transformer_fit` puts together, in order:
 
-1. load the backbone's tokenizer and encoder (or stop with the two remedies);
+1. load the backbone's tokenizer (or stop with the two remedies), then a
+   fresh model per training (:class:`Setup`);
 2. encode documents into windows (text pipeline) with first-sub-word labels
-   and the paragraph's topics as a multi-hot vector per window;
-3. train with ``Trainer``: dynamic padding, length-grouped batches, dev
-   evaluation with the same predictor users run, best checkpoint kept, early
-   stopping, TensorBoard logs, ``--resume`` from the last checkpoint; the same
-   code runs under ``torchrun`` (Trainer's DDP);
-4. tune per-topic thresholds on dev and return a :class:`TransformerPredictor`.
+   and the paragraph's topics as a multi-hot vector per window
+   (:func:`window_dataset`);
+3. train with ``Trainer`` (:class:`XddTrainer`): dynamic padding
+   (:class:`WindowCollator`), length-grouped batches
+   (:class:`LengthGroupedBatches`), TensorBoard logs, ``--resume`` from the
+   last checkpoint; the same code runs under ``torchrun`` (Trainer's DDP);
+4. score held-out documents with the same predictor users run
+   (:func:`held_out_predictor`, :func:`selection_figures`), on dev or out of fold.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -24,7 +26,7 @@ from typing import Any, Iterator, Sequence
 import torch
 from datasets import Dataset
 from torch.utils.data import Sampler
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 from xdd.eval.evaluate import evaluate
 from xdd.models.document import Document
 from xdd.models.document.labels import LabelScheme
@@ -35,11 +37,11 @@ from xdd.models.predict.torch_backend import TransformerPredictor
 from xdd.models.text.pipeline import IGNORE_INDEX, TextPipeline
 from xdd.training.backbone import load_encoder, load_tokenizer
 from xdd.training.config import Config
-from xdd.training.cv import TrainFn
 from xdd.training.thresholds import DEFAULT_THRESHOLD, tune_thresholds
 
 log = logging.getLogger(__name__)
 SELECTION = "selection"
+Predict = Callable[[torch.nn.Module], list[Document]]
 
 
 def effective_task(config: Config, scheme: LabelScheme) -> str:
@@ -144,36 +146,51 @@ class XddTrainer(Trainer):
         return LengthGroupedBatches(lengths, batch, seed=self.args.seed)
 
 
-def dev_scorer(trainer_ref: list[Trainer], predictor: TransformerPredictor, dev: list[Document], task: str):
-    """``compute_metrics`` for Trainer: score dev documents with the predictor users run.
+def held_out_predictor(predictor: TransformerPredictor, docs: list[Document]) -> Predict:
+    """``predict(model)``: ``docs`` predicted by a model in training, with the predictor users run.
 
     The Trainer's own logits are not used (their order follows the length-grouped
     sampler); running the predictor's windows → logits → decode path keeps
-    training-time figures identical to what ``xdd evaluate`` reports.  Dev
-    documents are segmented once, not at every evaluation.
+    training-time figures identical to what ``xdd evaluate`` reports.  The
+    documents are segmented once, not at every call.
     """
-    encoded = [encoded_for(predictor.pipeline, doc) for doc in dev]
+    encoded = [encoded_for(predictor.pipeline, doc) for doc in docs]
     windows = [w for enc in encoded for w in enc.windows]
 
-    def compute_metrics(_: Any) -> dict[str, float]:
-        predictor.model = trainer_ref[0].model
-        predictor.device = next(predictor.model.parameters()).device
-        scored = decode_all(dev, encoded, predictor.window_logits(windows), scheme=predictor.scheme,
+    def predict(model: torch.nn.Module) -> list[Document]:
+        _adopt(predictor, model)
+        scored = decode_all(docs, encoded, predictor.window_logits(windows), scheme=predictor.scheme,
                             thresholds=predictor.thresholds, conventions=predictor.conventions)  # fmt: skip
-        pred = [s.document for s in scored]
-        metrics = evaluate(dev, pred, scheme=predictor.scheme, n_boot=0)
-        figures = {
-            "entity_f1": metrics["ner"]["micro"]["f1"],
-            "topic_f1": metrics["topics"]["paragraph"]["micro"]["f1"],
-        }
-        chosen = {"ner": ["entity_f1"], "topics": ["topic_f1"], "joint": ["entity_f1", "topic_f1"]}[task]
-        figures[SELECTION] = sum(figures[k] for k in chosen) / len(chosen)
-        return figures
+        return [s.document for s in scored]
+
+    return predict
+
+
+def selection_figures(gold: list[Document], pred: list[Document], scheme: LabelScheme, task: str) -> dict[str, float]:
+    """Entity and paragraph topic micro-F1, and :data:`SELECTION`: the task's one of them, or their mean (joint)."""
+    metrics = evaluate(gold, pred, scheme=scheme, n_boot=0)
+    figures = {"entity_f1": metrics["ner"]["micro"]["f1"], "topic_f1": metrics["topics"]["paragraph"]["micro"]["f1"]}
+    chosen = {"ner": ["entity_f1"], "topics": ["topic_f1"], "joint": ["entity_f1", "topic_f1"]}[task]
+    figures[SELECTION] = sum(figures[k] for k in chosen) / len(chosen)
+    return figures
+
+
+def dev_scorer(
+    trainer_ref: list[Trainer], predictor: TransformerPredictor, dev: list[Document], task: str
+) -> Callable[[Any], dict[str, float]]:
+    """``compute_metrics`` for Trainer: :func:`selection_figures` of the dev documents (:func:`held_out_predictor`)."""
+    predict = held_out_predictor(predictor, dev)
+
+    def compute_metrics(_: Any) -> dict[str, float]:
+        return selection_figures(dev, predict(trainer_ref[0].model), predictor.scheme, task)
 
     return compute_metrics
 
 
-def training_arguments(config: Config, work_dir: Path, task: str, has_dev: bool) -> TrainingArguments:
+def training_arguments(
+    config: Config, work_dir: Path, task: str, has_dev: bool, keep: bool = True
+) -> TrainingArguments:
+    """The Trainer's arguments; ``keep=False`` (the out-of-fold fits): no checkpoint and no TensorBoard log."""
     t = config.training
     strategy = "steps" if t.eval_steps else "epoch"
     return TrainingArguments(
@@ -190,7 +207,7 @@ def training_arguments(config: Config, work_dir: Path, task: str, has_dev: bool)
         seed=t.seed,
         data_seed=t.seed,
         eval_strategy=strategy if has_dev else "no",
-        save_strategy=strategy,
+        save_strategy=strategy if keep else "no",
         eval_steps=t.eval_steps or None,
         save_steps=t.eval_steps or None,
         save_total_limit=2,
@@ -198,7 +215,7 @@ def training_arguments(config: Config, work_dir: Path, task: str, has_dev: bool)
         metric_for_best_model=SELECTION if has_dev else None,
         greater_is_better=True,
         logging_steps=t.logging_steps,
-        report_to=["tensorboard"],
+        report_to=["tensorboard"] if keep else "none",
         train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         length_column_name="length",
         label_names=[n for n, on in (("labels", task != "topics"), ("topic_labels", task != "ner")) if on],
@@ -208,59 +225,86 @@ def training_arguments(config: Config, work_dir: Path, task: str, has_dev: bool)
     )
 
 
-def fit_transformer(
-    train_docs: list[Document],
-    dev_docs: list[Document],
-    config: Config,
-    scheme: LabelScheme,
-    work_dir: str | Path,
-    resume: bool = False,
-) -> TransformerPredictor:
-    """Train on ``train_docs``, select on ``dev_docs``; the returned predictor holds the best model."""
-    work_dir = Path(work_dir)
-    set_seed(config.training.seed)
-    task = effective_task(config, scheme)
-    tokenizer = load_tokenizer(config.model.backbone)
-    encoder = load_encoder(config.model.backbone)
-    pipeline = TextPipeline(config.text.for_saving(), tokenizer)
-    model = JointModel(
-        encoder,
-        num_tags=len(scheme.bio_tags()) if task != "topics" else 0,
-        num_topics=len(scheme.topics) if task != "ner" else 0,
-        dropout=config.model.head_dropout,
-        ner_loss_weight=config.training.ner_loss_weight,
-        topic_loss_weight=config.training.topic_loss_weight,
-    )
-    thresholds = {t: DEFAULT_THRESHOLD for t in scheme.topics}
-    predictor = TransformerPredictor(model, pipeline, scheme, thresholds, batch_size=config.training.batch_size,
-                                     conventions=conventions_apply_to(scheme))  # fmt: skip
-    train_set = window_dataset(train_docs, pipeline, scheme, task)
-    has_dev = bool(dev_docs)
-    log.info("training %s on %d windows from %d documents (task %s)", config.model.backbone, len(train_set),
-             len(train_docs), task)  # fmt: skip
-    os.environ["TENSORBOARD_LOGGING_DIR"] = str(work_dir / "tensorboard")
-    trainer_ref: list[Trainer] = []
-    callbacks = []
-    if has_dev and config.training.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
-    trainer = XddTrainer(
-        model=model,
-        args=training_arguments(config, work_dir, task, has_dev),
-        train_dataset=train_set,
-        eval_dataset=window_dataset(dev_docs, pipeline, scheme, task) if has_dev else None,
-        data_collator=WindowCollator(tokenizer.pad_token_id),
-        compute_metrics=dev_scorer(trainer_ref, predictor, dev_docs, task) if has_dev else None,
-        callbacks=callbacks,
-    )
-    trainer_ref.append(trainer)
-    log.info("world size %d (%s)", trainer.args.world_size, trainer.args.device)
-    trainer.train(resume_from_checkpoint=resume_checkpoint(work_dir) if resume else None)
-    predictor.model = trainer.model.eval()
-    predictor.device = next(predictor.model.parameters()).device
-    if has_dev and task != "ner":
-        predictor.thresholds = tune_thresholds(dev_docs, predictor.predict_documents(dev_docs), scheme.topics)
-        log.info("topic thresholds tuned on dev: %s", predictor.thresholds)
-    return predictor
+@dataclass(frozen=True)
+class Setup:
+    """What every fit of one :func:`fit_transformer` call shares: config, scheme, task and text pipeline."""
+
+    config: Config
+    scheme: LabelScheme
+    task: str
+    pipeline: TextPipeline
+
+    @classmethod
+    def load(cls, config: Config, scheme: LabelScheme) -> Setup:
+        """Load the tokenizer first: a missing backbone stops here, before anything is written."""
+        tokenizer = load_tokenizer(config.model.backbone)
+        return cls(config, scheme, effective_task(config, scheme), TextPipeline(config.text.for_saving(), tokenizer))
+
+    def new_predictor(self) -> TransformerPredictor:
+        """A predictor around a fresh model: the backbone's weights, heads drawn from ``training.seed``.
+
+        Every fit starts from the same weights, so the out-of-fold fits and the
+        shipped model differ only in the documents they learn from.
+        """
+        config, scheme = self.config, self.scheme
+        set_seed(config.training.seed)
+        model = JointModel(
+            load_encoder(config.model.backbone),
+            num_tags=len(scheme.bio_tags()) if self.task != "topics" else 0,
+            num_topics=len(scheme.topics) if self.task != "ner" else 0,
+            dropout=config.model.head_dropout,
+            ner_loss_weight=config.training.ner_loss_weight,
+            topic_loss_weight=config.training.topic_loss_weight,
+        )
+        batch_size, conventions = config.training.batch_size, conventions_apply_to(scheme)
+        return TransformerPredictor(model, self.pipeline, scheme, self.untuned_thresholds(), batch_size=batch_size,
+                                    conventions=conventions)  # fmt: skip
+
+    def train(
+        self,
+        predictor: TransformerPredictor,
+        docs: list[Document],
+        args: TrainingArguments,
+        dev_docs: list[Document] | None = None,
+        callbacks: list[TrainerCallback] | None = None,
+        resume_from: str | bool | None = None,
+    ) -> Trainer:
+        """Train ``predictor.model`` on ``docs`` (evaluating on ``dev_docs`` when given); it then holds the result."""
+        train_set = window_dataset(docs, self.pipeline, self.scheme, self.task)
+        log.info("training %s on %d windows from %d documents (task %s)", self.config.model.backbone,
+                 len(train_set), len(docs), self.task)  # fmt: skip
+        trainer_ref: list[Trainer] = []
+        trainer = XddTrainer(
+            model=predictor.model,
+            args=args,
+            train_dataset=train_set,
+            eval_dataset=window_dataset(dev_docs, self.pipeline, self.scheme, self.task) if dev_docs else None,
+            data_collator=WindowCollator(self.pipeline.tokenizer.pad_token_id),
+            compute_metrics=dev_scorer(trainer_ref, predictor, dev_docs, self.task) if dev_docs else None,
+            callbacks=callbacks,
+        )
+        trainer_ref.append(trainer)
+        log.info("world size %d (%s)", trainer.args.world_size, trainer.args.device)
+        trainer.train(resume_from_checkpoint=resume_from)
+        _adopt(predictor, trainer.model.eval())
+        return trainer
+
+    def untuned_thresholds(self) -> dict[str, float]:
+        """0.5 for every topic: during training (the selection figure) and for a model without a topic head."""
+        return {t: DEFAULT_THRESHOLD for t in self.scheme.topics}
+
+    def tuned_thresholds(self, gold: list[Document], pred: list[Document]) -> dict[str, float]:
+        """Per-topic thresholds on held-out ``pred`` with the ``thresholds.*`` settings (untuned for NER only)."""
+        if self.task == "ner":
+            return self.untuned_thresholds()
+        settings = self.config.thresholds
+        return tune_thresholds(gold, pred, self.scheme.topics, settings.prior, settings.prior_weight)
+
+
+def _adopt(predictor: TransformerPredictor, model: torch.nn.Module) -> None:
+    """Point ``predictor`` at ``model`` (the Trainer's, in training or done) and its device."""
+    predictor.model = model
+    predictor.device = next(model.parameters()).device
 
 
 def resume_checkpoint(work_dir: Path) -> str | bool:
@@ -274,22 +318,3 @@ def resume_checkpoint(work_dir: Path) -> str | bool:
         return False
     log.info("resuming from %s", last)
     return last
-
-
-def make_train_fn(config: Config, resume: bool = False, keep_checkpoints: bool = True) -> TrainFn:
-    """:func:`fit_transformer` as a ``xdd.training.cv.TrainFn``; the backbone is checked now, before any work.
-
-    ``resume`` continues from the last checkpoint in the work folder.  Without
-    ``keep_checkpoints`` (cross-validation folds) the checkpoints are removed
-    once the fold's best model is in memory.
-    """
-    load_tokenizer(config.model.backbone)
-
-    def train_fn(train: list[Document], dev: list[Document], cfg: Config, scheme: LabelScheme,
-                 work_dir: Path) -> TransformerPredictor:  # fmt: skip
-        predictor = fit_transformer(train, dev, cfg, scheme, work_dir, resume=resume)
-        if not keep_checkpoints:
-            shutil.rmtree(Path(work_dir) / "checkpoints", ignore_errors=True)
-        return predictor
-
-    return train_fn

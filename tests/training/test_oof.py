@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from support import FIXTURES_DIR, REPO
 from xdd.models.document import Document, Paragraph
@@ -16,6 +18,8 @@ from xdd.training.oof import (
     choose_epoch,
     oof_pool,
     out_of_fold_predictions,
+    out_of_fold_predictions_by_epoch,
+    record_choices,
     uses_out_of_fold,
 )
 
@@ -207,6 +211,50 @@ def test_choose_epoch_takes_the_best_pooled_figure_and_the_earliest_on_ties():
     gold = [doc(0)]
     by_epoch = {1: ["a"], 2: ["b"], 3: ["c"], 4: ["b"]}
     figure = {"a": 0.2, "b": 0.9, "c": 0.5}
-    assert choose_epoch(gold, by_epoch, lambda g, p: figure[p[0]]) == 2
+    chosen, figures = choose_epoch(gold, by_epoch, lambda g, p: figure[p[0]])
+    assert chosen == 2 and figures == {1: 0.2, 2: 0.9, 3: 0.5, 4: 0.9}
     with pytest.raises(ValueError, match="no epochs"):
         choose_epoch(gold, {}, lambda g, p: 0.0)
+
+
+def test_predictions_by_epoch_are_pooled_per_epoch_end_and_never_fitted_on_the_document_they_predict():
+    docs = [doc(i) for i in range(3)]
+    seen: list[tuple[set[str], str]] = []
+
+    def fit(train, held_out):
+        seen.append(({d.id for d in train}, held_out.id))
+        # A fit on fewer windows reaches more epoch ends under training.max_steps; d0's fit stops at 1.5.
+        ends = [1.0, 1.5] if held_out.id == "d0" else [1.0, 2.0, 2.25]
+        return [(epochs, Document(held_out.id, f"{held_out.id}@{epochs}")) for epochs in ends]
+
+    found = out_of_fold_predictions_by_epoch(docs, fit)
+    assert seen == [({"d1", "d2"}, "d0"), ({"d0", "d2"}, "d1"), ({"d0", "d1"}, "d2")]
+    assert sorted(found.predictions) == [1, 2], "only the epoch ends every fit reached"
+    assert [p.text for p in found.predictions[2]] == ["d0@1.5", "d1@2.0", "d2@2.0"]
+    assert found.epochs == {1: 1.0, 2: pytest.approx(5.5 / 3, abs=1e-4)}
+
+
+def test_predictions_by_epoch_need_an_epoch_end_from_every_fit():
+    docs = [doc(0), doc(1)]
+    with pytest.raises(ValueError, match="ended before its first epoch end"):
+        out_of_fold_predictions_by_epoch(docs, lambda train, held_out: [])
+    with pytest.raises(ValueError, match="at least 2 documents"):
+        out_of_fold_predictions_by_epoch([doc(0)], lambda train, held_out: [(1.0, held_out)])
+
+
+def test_the_choices_are_written_as_json_beside_the_model(tmp_path):
+    path = record_choices(tmp_path / "run", {"chosen_on": "out_of_fold", "epoch": 2})
+    assert path == tmp_path / "run" / "choices.json"
+    assert json.loads(path.read_text(encoding="utf-8")) == {"chosen_on": "out_of_fold", "epoch": 2}
+
+
+@pytest.mark.parametrize(("oof_below", "chosen_on"), [(10, "out_of_fold"), (2, "dev")])
+def test_the_baselines_record_how_their_thresholds_were_chosen(tmp_path, oof_below, chosen_on):
+    docs = read_documents(JOINT)
+    config = config_for(f"data.oof_below={oof_below}")
+    model = baseline_train_fn(docs[:3], docs[3:], config, scheme_for(JOINT), tmp_path)
+    choices = json.loads((tmp_path / "choices.json").read_text(encoding="utf-8"))
+    expected = docs if chosen_on == "out_of_fold" else docs[3:]
+    assert choices["chosen_on"] == chosen_on and choices["documents"] == [d.id for d in expected]
+    assert choices["paragraphs"] == sum(len(d.paragraphs) for d in expected)
+    assert choices["thresholds"] == model.thresholds

@@ -89,7 +89,7 @@ def test_pipeline_with_a_tiny_transformer_trains_cross_validates_exports_and_pre
 @pytest.mark.browser
 @pytest.mark.parametrize(
     ("job", "report", "cv"),
-    [("baseline_job", "runs/baselines-cv/report.html", True), ("tiny_job", "runs/tiny-joint/dev/report.html", False)],
+    [("baseline_job", "runs/baselines-cv/report.html", True), ("tiny_job", "runs/tiny-joint/train/report.html", False)],
     ids=["baselines-cv-report", "tiny-model-run-report"],
 )
 def test_real_reports_render_in_headless_chromium_with_tables_and_highlighted_errors(job, report, cv, request, tmp_path):

@@ -96,3 +96,18 @@ def test_write_predictions_and_metrics_go_to_the_named_subfolder(tmp_path):
 
 def test_default_out_dir_is_runs_slash_the_config_name():
     assert default_out_dir(load_config(None, ["name=crf-try"])) == Path("runs") / "crf-try"
+
+
+def test_warnings_logged_before_the_run_folder_existed_are_in_its_train_log(tmp_path, caplog):
+    import logging
+
+    from xdd.training.runs import RunFolder, kept_log_records
+
+    with kept_log_records() as early:
+        logging.getLogger("xdd.training.splits").warning("only one document (a): dev = train")
+    assert "only one document" in caplog.text, "still reported at once"
+    with RunFolder(tmp_path / "run", early=early):
+        logging.getLogger("xdd.training").info("training")
+    lines = (tmp_path / "run" / "train.log").read_text(encoding="utf-8").splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == ["only one document (a): dev = train", "training"]
+    assert "WARNING xdd.training.splits" in lines[0]

@@ -14,7 +14,8 @@ from xdd.models.document.labels import PARTY_BUILDING, LabelScheme
 from xdd.models.errors import BackboneUnavailable
 from xdd.training.backbone import load_tokenizer
 from xdd.training.config import load_config
-from xdd.training.transformer import fit_transformer, training_arguments, window_dataset
+from xdd.training.transformer import training_arguments, window_dataset
+from xdd.training.transformer_fit import fit_transformer
 
 ROOT = REPO
 TINY = ROOT / "training" / "configs" / "tiny-joint.yaml"
@@ -108,7 +109,7 @@ def test_resume_continues_from_the_last_checkpoint(tiny_model_dir, tmp_path, cap
     fit_transformer([doc], [doc], first, PARTY_BUILDING, tmp_path)
     assert (tmp_path / "checkpoints" / "checkpoint-4").is_dir()
     longer = tiny_config(tiny_model_dir, "training.max_steps=6", "training.eval_steps=2")
-    with caplog.at_level(logging.INFO, logger="xdd.training.transformer"):
+    with caplog.at_level(logging.INFO, logger="xdd.training"):
         fit_transformer([doc], [doc], longer, PARTY_BUILDING, tmp_path, resume=True)
     assert f"resuming from {tmp_path / 'checkpoints' / 'checkpoint-4'}" in caplog.text
     state = json.loads((tmp_path / "checkpoints" / "checkpoint-6" / "trainer_state.json").read_text())
@@ -147,7 +148,7 @@ def test_a_run_killed_after_a_checkpoint_resumes_the_same_trajectory(tiny_model_
 
 def test_resume_without_a_checkpoint_says_so_and_starts_from_scratch(tiny_model_dir, tmp_path, caplog):
     doc = read_documents(ONE_DOC)[0]
-    with caplog.at_level(logging.WARNING, logger="xdd.training.transformer"):
+    with caplog.at_level(logging.WARNING, logger="xdd.training"):
         fit_transformer([doc], [doc], tiny_config(tiny_model_dir, "training.max_steps=1"), PARTY_BUILDING,
                         tmp_path, resume=True)  # fmt: skip
     assert "no checkpoint under" in caplog.text
