@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover - onnx.py imports torch, which only the ex
 MODEL_FOLDER = "model"
 TRAINING_FOLDER = "training"
 RUN_FILES = ("config.yaml", "corpus.json", "versions.json")  # required
-OPTIONAL_RUN_FILES = ("git.json", "train.log")
+OPTIONAL_RUN_FILES = ("git.json", "train.log", "choices.json")
 CV_SPLIT = "cross-validation"  # the model card's name for the figures of `export --cv`
 METRICS_FILES = {"test": "test/metrics.json", "dev": "dev/metrics.json", "train": "train/metrics.json",
                  "evaluation": "metrics.json"}  # fmt: skip
@@ -169,8 +169,19 @@ def bundle_info(run: TrainedRun, folder: Path, name: str) -> dict[str, Any]:
             "corpus_sha256": run.corpus.get("sha256"),
             "documents": {role: block.get("documents") for role, block in corpus.items()},
             "metrics": {split: f"{TRAINING_FOLDER}/{METRICS_FILES[split]}" for split in run.metrics},
+            "choices": _choices(run.path),
         },
     }
+
+
+def _choices(run_path: Path) -> dict[str, Any] | None:
+    """How the run chose its thresholds (and a transformer its epochs): ``chosen_on``, on how many documents."""
+    path = run_path / "choices.json"
+    if not path.is_file():
+        return None
+    choices = read_json(path, BundleError)
+    summary = {key: choices.get(key) for key in ("chosen_on", "paragraphs", "epochs")}
+    return {**summary, "documents": len(choices.get("documents") or [])}
 
 
 def random_backbone(model_config: dict[str, Any], backbone: str) -> bool | None:

@@ -111,6 +111,7 @@ def _summary(info: dict[str, Any]) -> str:
     text, labels, training = info["text"], info["labels"], info["training"]
     documents = ", ".join(f"{role} {n}" for role, n in training["documents"].items())
     thresholds = ", ".join(f"`{t}` {v:.2f}" for t, v in info["thresholds"].items()) or "none"
+    thresholds += _chosen(training.get("choices"))
     lines = [
         "Vietnamese named entities and paragraph topics for party-building (xây dựng Đảng) news.",
         "",
@@ -124,6 +125,15 @@ def _summary(info: dict[str, Any]) -> str:
         f"`{training['corpus_sha256']}` (documents: {documents})",
     ]  # fmt: skip
     return "\n".join(lines)
+
+
+def _chosen(choices: dict[str, Any] | None) -> str:
+    """How the thresholds (and epochs) were chosen, from the run's choices.json; nothing when it has none."""
+    if not choices or choices.get("chosen_on") not in ("out_of_fold", "dev"):
+        return ""
+    where = "out of fold (leave one document out)" if choices["chosen_on"] == "out_of_fold" else "on the dev split"
+    epochs = f", {choices['epochs']:g} epoch(s)" if choices.get("epochs") else ""
+    return f" (chosen {where} on {choices['documents']} document(s), {choices['paragraphs']} paragraphs{epochs})"
 
 
 def _evaluation(metrics: dict[str, dict]) -> str:

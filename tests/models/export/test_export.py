@@ -34,6 +34,8 @@ def test_a_tiny_run_exports_to_a_bundle_with_weights_tokenizer_metadata_card_and
     assert info["text"]["segmenter_version"].startswith("underthesea ")
     corpus = json.loads((tiny_bundle_dir / "training/corpus.json").read_text())
     assert info["training"]["corpus_sha256"] == corpus["sha256"]
+    assert info["training"]["choices"]["chosen_on"] == "dev"  # the fixture sets data.oof_below=0
+    assert "(chosen on the dev split on 1 document(s)" in (tiny_bundle_dir / "README.md").read_text(encoding="utf-8")
 
 
 def test_the_model_card_has_hub_metadata_with_the_run_metrics_and_says_the_backbone_was_random(tiny_bundle_dir):
@@ -87,6 +89,13 @@ def test_a_baseline_run_exports_to_a_bundle_of_the_same_layout(baseline_bundle_d
     assert (baseline_bundle_dir / "baseline.json").is_file()
     assert (baseline_bundle_dir / "training/config.yaml").is_file()
     assert "crf" in front_matter(baseline_bundle_dir / "README.md")["tags"]
+    # model_corpus() has fewer documents than data.oof_below: thresholds chosen out of fold, and the card says so
+    choices = json.loads((baseline_bundle_dir / "training/choices.json").read_text(encoding="utf-8"))
+    assert info["training"]["choices"] == {"chosen_on": "out_of_fold", "paragraphs": choices["paragraphs"],
+                                           "epochs": None, "documents": len(choices["documents"])}  # fmt: skip
+    card = (baseline_bundle_dir / "README.md").read_text(encoding="utf-8")
+    assert (f"(chosen out of fold (leave one document out) on {len(choices['documents'])} document(s), "
+            f"{choices['paragraphs']} paragraphs)") in card
 
 
 def test_onnx_export_of_a_baseline_run_is_refused(baseline_run_dir, tmp_path):
