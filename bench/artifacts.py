@@ -8,13 +8,18 @@
     bundle/          `xdd export run --quantize int8`: model files, model.onnx, model.int8.onnx
     hf/token-classification, hf/text-classification
                      the same encoder and heads as Hugging Face Auto* model folders (bench.hf_route)
-    stamp.json       shape, seed and corpus hash the folders were built from
+    stamp.json       shape, seed, corpus hash and code hash the folders were built from
 
-A folder whose stamp matches is reused, so repeated runs skip the export.
+A folder whose stamp matches is reused, so repeated runs skip the export.  The
+code hash covers the source of everything that shapes the built files
+(:data:`MODEL_CODE`: the export, the networks, ``init-model``, this module
+and the Hugging Face twins), so a changed export graph is rebuilt, not reused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import shutil
 from collections.abc import Callable
@@ -23,6 +28,8 @@ from pathlib import Path
 
 STAMP_FILE = "stamp.json"
 SEED = 0
+EXPORT_CODE = ("xdd.models.export", "xdd.models.nets")  # the exported graph, its quantisation and parity check
+MODEL_CODE = (*EXPORT_CODE, "xdd.training.init_model", "xdd.bench.artifacts", "xdd.bench.hf_route")
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,9 @@ class BenchModels:
 def prepare(work: Path, shape: str, corpus: Path, say: Callable[[str], None] = print) -> BenchModels:
     """The bench models of ``shape`` for ``corpus`` under ``work``, built unless already there."""
     models = BenchModels(Path(work) / shape)
-    cached(models.folder, {"shape": shape, "seed": SEED, "corpus_sha256": corpus_sha256(corpus)},
-           lambda: _build(models, shape, corpus, say), say)  # fmt: skip
+    stamp = {"shape": shape, "seed": SEED, "corpus_sha256": corpus_sha256(corpus),
+             "code_sha256": code_sha256(MODEL_CODE)}  # fmt: skip
+    cached(models.folder, stamp, lambda: _build(models, shape, corpus, say), say)
     return models
 
 
@@ -64,7 +72,7 @@ def cached(folder: Path, stamp: dict, build: Callable[[], None], say: Callable[[
     """Run ``build`` into an emptied ``folder`` unless the folder's stamp equals ``stamp``."""
     stamp_path = folder / STAMP_FILE
     if stamp_path.is_file() and json.loads(stamp_path.read_text(encoding="utf-8")) == stamp:
-        say(f"reusing {folder} (built from the same corpus; delete it to rebuild)")
+        say(f"reusing {folder} (built from the same corpus and code; delete it to rebuild)")
         return
     shutil.rmtree(folder, ignore_errors=True)
     say(f"building {folder}")
@@ -76,6 +84,21 @@ def corpus_sha256(corpus: Path) -> str:
     from xdd.training.runs import describe_corpus
 
     return describe_corpus({"train": corpus})["sha256"]
+
+
+def code_sha256(modules: tuple[str, ...]) -> str:
+    """SHA-256 of the Python source of ``modules`` (a package: every ``.py`` file below it), file names included."""
+    digest = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            raise ValueError(f"cannot hash the source of {name}: no such module")
+        folders = [Path(folder) for folder in spec.submodule_search_locations or []]
+        files = [(f"{name}/{f.relative_to(folder)}", f) for folder in folders for f in sorted(folder.rglob("*.py"))]
+        for label, file in files or [(name, Path(spec.origin))]:
+            digest.update(f"{label}\n".encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 def _build(models: BenchModels, shape: str, corpus: Path, say: Callable[[str], None]) -> None:

@@ -1,7 +1,7 @@
-"""The usual route, for comparison: two Hugging Face ``pipeline`` objects, one per task.
+"""The usual routes, for comparison: Hugging Face ``pipeline`` objects, and the tutorials' plain script.
 
-The models are the bundle's own weights in Hugging Face's task classes, so
-both sides run the same encoder with the same tokenizer:
+Both use two models, one per task: the bundle's own weights in Hugging Face's
+task classes, so every side runs the same encoder with the same tokenizer:
 
 - ``token-classification``: ``RobertaForTokenClassification`` = the encoder
   + our NER head as its ``classifier``;
@@ -14,12 +14,16 @@ both sides run the same encoder with the same tokenizer:
 entities have ``start``/``end`` None, and only ``aggregation_strategy``
 "none" or "simple" work ("first", "average" and "max" raise).  We use
 "simple", which groups sub-words into entities as our side does.
+
+The plain script (:func:`tutorial_pass`) loads the same two folders with
+``AutoModelFor*.from_pretrained`` and runs them on inputs padded to 256.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 AGGREGATION = "simple"
 
@@ -81,6 +85,29 @@ def load_pipelines(token_folder: Path, sequence_folder: Path):
     return ner, topics
 
 
-def run_both(ner, topics, texts: list[str], batch_size: int) -> tuple[list, list]:
-    """Both tasks over ``texts``: the entities of each text and its topic scores."""
-    return ner(texts, batch_size=batch_size), topics(texts, batch_size=batch_size)
+def load_task_models(token_folder: Path, sequence_folder: Path) -> tuple[Any, dict[str, Any]]:
+    """The tokenizer and the two task models, loaded with ``from_pretrained`` as a tutorial does, in eval mode."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(token_folder))
+    models = {"ner": AutoModelForTokenClassification.from_pretrained(str(token_folder)).eval(),
+              "topics": AutoModelForSequenceClassification.from_pretrained(str(sequence_folder)).eval()}  # fmt: skip
+    return tokenizer, models
+
+
+def tutorial_pass(tokenizer: Any, model: Any, task: str, texts: list[str], batch_size: int, length: int) -> list:
+    """The script most fine-tuning tutorials end with: every text padded to ``length``, ``batch_size`` at a time.
+
+    ``torch.inference_mode``, arg-max tag ids for NER (no aggregation into
+    entities), sigmoid decisions at 0.5 for the multi-label topics.
+    """
+    import torch
+
+    decided = []
+    with torch.inference_mode():
+        for k in range(0, len(texts), batch_size):
+            inputs = tokenizer(texts[k:k + batch_size], padding="max_length", max_length=length, truncation=True,
+                               return_tensors="pt")  # fmt: skip
+            logits = model(**inputs).logits
+            decided.append(logits.argmax(-1) if task == "ner" else logits.sigmoid() > 0.5)
+    return decided

@@ -1,11 +1,14 @@
-"""One benchmark row in a process of its own: ``python -m xdd.bench.rows SPEC.json RESULT.json``.
+"""One benchmark row in a worker process: ``python -m xdd.bench.rows SPEC.json REPLY_FD``.
 
-A fresh process per row keeps rows from sharing caches, allocator pools or
-peak memory.  The spec names the row (``kind``) and its inputs; the result is
-the row's figures plus ``peak_rss_mb`` (the process's peak resident memory,
-model loading included), the thread count, and ``other_load_cores``: how
-many cores other processes kept busy meanwhile (on a shared machine they slow
-rows down; read from ``/proc/stat``).
+The spec names the row (``kind``) and its inputs.  The worker sets the thread
+count, loads the row (:data:`ROWS` maps each kind to a function that loads
+it, makes any untimed warm-up call and returns the function that measures
+once), replies ``{"ready": true}``, then measures once per ``run`` line on
+stdin (protocol: :mod:`xdd.bench.runner`).  Each reply is the row's figures
+plus ``peak_rss_mb`` (the process's peak resident memory so far, model loading
+included), the thread count, and ``other_load_cores``: how many cores other
+processes kept busy while it measured (on a shared machine they slow rows
+down; read from ``/proc/stat``).
 
 Threads: ``torch.set_num_threads(threads)`` and ``OMP_NUM_THREADS`` here, ONNX
 Runtime's intra-op threads through ``Predictor.load(threads=...)``.
@@ -17,9 +20,13 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+Measure = Callable[[], dict[str, Any]]
+Row = Callable[[dict[str, Any]], Measure]  # loads a row from its spec, returns what measures it once
 
 MATMUL_SIZE = 4096
 MATMUL_REPEAT = 5
@@ -44,7 +51,12 @@ def peak_rss_mb() -> float:
     raise RuntimeError("/proc/self/status has no VmHWM line: peak memory needs Linux")
 
 
-def matmul_row(spec: dict[str, Any]) -> dict[str, Any]:
+def once(row: Callable[[dict[str, Any]], dict[str, Any]]) -> Row:
+    """A row with nothing to load ahead: all its work is the measurement."""
+    return lambda spec: partial(row, spec)
+
+
+def matmul_row(spec: dict[str, Any]) -> Measure:
     """The machine's fp32 matrix-multiply limit: best of ``MATMUL_REPEAT`` large ``torch.mm`` calls."""
     import torch
     from xdd.bench.flops import matmul_flops
@@ -52,15 +64,19 @@ def matmul_row(spec: dict[str, Any]) -> dict[str, Any]:
     n = spec.get("size", MATMUL_SIZE)
     a, b = torch.randn(n, n), torch.randn(n, n)
     torch.mm(a, b)
-    best = float("inf")
-    for _ in range(MATMUL_REPEAT):
-        began = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - began)
-    return {"size": n, "seconds": best, "gflops": matmul_flops(n) / best / 1e9}
+
+    def measure() -> dict[str, Any]:
+        best = float("inf")
+        for _ in range(MATMUL_REPEAT):
+            began = time.perf_counter()
+            torch.mm(a, b)
+            best = min(best, time.perf_counter() - began)
+        return {"size": n, "seconds": best, "gflops": matmul_flops(n) / best / 1e9}
+
+    return measure
 
 
-def preprocess_row(spec: dict[str, Any]) -> dict[str, Any]:
+def preprocess_row(spec: dict[str, Any]) -> Measure:
     """Normalisation + segmentation + alignment + windows (``encode_document``) over the bench texts.
 
     ``encode_document`` without labels, as prediction runs it; the segmenter's
@@ -75,35 +91,51 @@ def preprocess_row(spec: dict[str, Any]) -> dict[str, Any]:
     pipeline = TextPipeline.from_pretrained(spec["bundle"])
     pipeline.words("Khởi động.")  # loads the segmenter's own model outside the timing
     docs = [Document(str(k), t) for k, t in enumerate(texts)]
-    passes = [timed(lambda: [pipeline.encode_document(d) for d in docs]) for _ in range(PREPROCESS_REPEAT)]
-    seconds, encoded = min(passes, key=lambda p: p[0])
-    chars, words = sum(len(t) for t in texts), sum(len(ws) for e in encoded for ws in e.words)
-    return {"seconds": seconds, "chars": chars, "words": words,
-            "chars_per_s": chars / seconds, "words_per_s": words / seconds}  # fmt: skip
+
+    def measure() -> dict[str, Any]:
+        passes = [timed(lambda: [pipeline.encode_document(d) for d in docs]) for _ in range(PREPROCESS_REPEAT)]
+        seconds, encoded = min(passes, key=lambda p: p[0])
+        chars, words = sum(len(t) for t in texts), sum(len(ws) for e in encoded for ws in e.words)
+        return {"seconds": seconds, "chars": chars, "words": words,
+                "chars_per_s": chars / seconds, "words_per_s": words / seconds}  # fmt: skip
+
+    return measure
 
 
-def _row_functions() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    from xdd.bench.inference import hf_pipeline, ours
+def _rows() -> dict[str, Row]:
+    from xdd.bench.inference import hf_pipeline, ours, tutorial_script
+    from xdd.bench.profile import profile_row
     from xdd.bench.trained import trained_agreement
     from xdd.bench.training_rows import train_row
 
-    return {"ours": ours, "hf_pipeline": hf_pipeline, "train": train_row, "matmul": matmul_row,
-            "preprocess": preprocess_row, "trained_agreement": trained_agreement}  # fmt: skip
+    return {"ours": ours, "hf_pipeline": hf_pipeline, "tutorial_script": tutorial_script, "matmul": matmul_row,
+            "preprocess": preprocess_row, "train": once(train_row), "trained_agreement": once(trained_agreement),
+            "profile": once(profile_row)}  # fmt: skip
 
 
-def run_row(spec: dict[str, Any]) -> dict[str, Any]:
-    """Set the thread count, run the row, add memory, threads and how busy the rest of the machine was."""
+def serve(spec: dict[str, Any], commands: Iterable[str], replies: IO[str]) -> None:
+    """Load the row, reply ready, then measure once per ``run`` command until the commands end."""
     import torch
 
-    rows = _row_functions()
+    rows = _rows()
     if spec.get("kind") not in rows:
         raise ValueError(f"unknown benchmark row kind {spec.get('kind')!r}; expected one of {', '.join(rows)}")
     torch.set_num_threads(spec["threads"])
-    before = _cpu_counters()
-    result = rows[spec["kind"]](spec)
-    result.update(peak_rss_mb=peak_rss_mb(), threads=torch.get_num_threads(),
-                  other_load_cores=_other_load(before, _cpu_counters()))  # fmt: skip
-    return result
+    measure = rows[spec["kind"]](spec)
+    _reply(replies, {"ready": True})
+    for command in commands:
+        if command.strip() != "run":
+            raise ValueError(f"unknown worker command {command.strip()!r}; expected 'run'")
+        before = _cpu_counters()
+        result = measure()
+        result.update(peak_rss_mb=peak_rss_mb(), threads=torch.get_num_threads(),
+                      other_load_cores=_other_load(before, _cpu_counters()))  # fmt: skip
+        _reply(replies, result)
+
+
+def _reply(replies: IO[str], message: dict[str, Any]) -> None:
+    replies.write(json.dumps(message) + "\n")
+    replies.flush()
 
 
 def _cpu_counters() -> tuple[float, float, float]:
@@ -122,11 +154,11 @@ def _other_load(before: tuple[float, float, float], after: tuple[float, float, f
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m xdd.bench.rows SPEC.json RESULT.json", file=sys.stderr)
+        print("usage: python -m xdd.bench.rows SPEC.json REPLY_FD", file=sys.stderr)
         return 2
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    result = run_row(spec)
-    Path(argv[1]).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    with os.fdopen(int(argv[1]), "w", encoding="utf-8") as replies:
+        serve(spec, sys.stdin, replies)
     return 0
 
 

@@ -1,16 +1,22 @@
-"""The benchmark suite: build the models, run every row in its own process, derive the figures.
+"""The benchmark suite: build the models, run every row in its own worker, derive the figures.
 
-Rows, in the order they run (each a ``python -m xdd.bench.rows`` process):
+Sections, in the order they run (rows are :mod:`xdd.bench.rows` workers, see :mod:`xdd.bench.runner`):
 
-1. ``limit``: the fp32 matrix-multiply limit of this machine (:func:`xdd.bench.rows.matmul_row`);
-2. ``preprocessing``: text pipeline characters/s;
-3. ``inference``: ``torch_fp32``, ``onnx_fp32``, ``onnx_int8`` (ours) and ``hf_pipeline``;
-4. ``scaling``: the fastest exact backend on N and on 4N documents (the same N texts four times);
-5. ``training``: ``ours`` and ``fixed_padding``;
-6. ``trained_agreement``: int8 against fp32 on a tiny model trained on the corpus.
+1. ``preprocessing``: text pipeline characters/s;
+2. ``inference``, in ``rounds`` interleaved rounds: the matmul limit (``limit``),
+   ours (``torch_fp32``, ``onnx_fp32``, ``onnx_int8``) and the peers
+   (:data:`PEERS`: the HF pipelines at batch 1 and at their calibrated best
+   batch size, and the tutorials' plain script);
+3. ``scaling``: the fastest exact backend on N and on 4N documents (the same N texts four times);
+4. ``training``: ``ours`` and ``fixed_padding``;
+5. ``trained_agreement``: int8 against fp32 on a tiny model trained on the corpus.
 
-Inference and scaling rows run in ``rounds`` interleaved rounds (see
-:meth:`RowRunner.interleaved`); the fastest round of each row counts.
+Ratios and shares of the limit are taken per round and reported as median
+[min-max] (:mod:`xdd.bench.figures`).  Three modes: the full run, ``quick``
+(a short look: inference only, one round) and ``check`` (every target, each
+with the least work that keeps it stable: :data:`MIN_SCALING_DOCUMENTS` and
+:data:`MIN_TRAINING_STEPS`).  A section a mode leaves out is None; the
+report marks its targets SKIPPED.
 
 The returned dict is the JSON report; :mod:`xdd.bench.report` prints it and
 checks the targets.
@@ -20,20 +26,21 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from xdd.bench.figures import per_round, row_figures, seconds_of, spread, versus
 from xdd.bench.flops import EncoderShape, joint_flops, training_flops, two_pass_flops
-from xdd.models.errors import XddError
+from xdd.bench.runner import RowRunner
 
-ROOT = Path(__file__).resolve().parent.parent
 OUR_ROWS = ("torch_fp32", "onnx_fp32", "onnx_int8")
 EXACT_CANDIDATES = ("torch_fp32", "onnx_fp32")  # int8 is never exact
-LOG_TAIL = 3000
+PEERS = ("hf_pipeline", "hf_pipeline_best", "tutorial_script")
+MIN_SCALING_DOCUMENTS = 10  # fewer, and fixed costs move the 4N/N time ratio (4.53 at N = 5, 7.94 at N = 1)
+MIN_TRAINING_STEPS = 4  # fewer, and the first step's set-up decides the training ratio (1.01x with one step)
 
 
 @dataclass(frozen=True)
@@ -44,41 +51,63 @@ class BenchSettings:
     work: Path
     threads: int
     shape: str = "phobert-base"
+    mode: str = "full"  # "full", "quick", "check" (see the methods of those names) or "profile" (xdd bench --profile)
     documents: int = 10  # N for the inference rows
-    scaling_documents: int = 5  # N for the scaling rows (4N = the same texts four times)
-    rounds: int = 3  # each inference and scaling row runs once per round, rows interleaved; the fastest counts
+    rounds: int = 3  # interleaved inference rounds
     batch_size: int = 16  # windows per forward pass, and documents per predict() call (xdd predict's default)
-    hf_batch_size: int = 1  # the pipelines' default
+    hf_batch_sizes: tuple[int, ...] = (1, 4, 8, 16, 32)  # the pipelines' candidates; 1 is their default
+    calibration_windows: int = 24  # windows each candidate batch size is timed on (twice)
+    tutorial_script: bool = True  # the tutorials' plain script as a third peer (no target depends on it)
+    tutorial_batch_size: int = 16
+    max_tokens: int = 256  # the tutorial script pads to it; fixed-padding training too
+    matmul_size: int = 4096
+    preprocessing: bool = True
+    scaling: bool = True
+    scaling_documents: int = 10  # N for the scaling rows (4N = the same texts four times)
+    scaling_rounds: int = 3
+    training: bool = True
     train_windows: int = 84  # windows of the corpus trained on (one epoch), both training rows
     train_batch_size: int = 16  # the shipped phobert-*.yaml configs' batch size
-    max_tokens: int = 256
     trained_agreement: bool = True
     seed: int = 0
 
     def quick(self) -> BenchSettings:
-        """A small run: two documents, one round, eight training windows, no training of the agreement model."""
-        return replace(self, documents=2, scaling_documents=1, rounds=1, train_windows=8, trained_agreement=False)
+        """A short look: inference only, two documents, one round; no scaling, training or trained model."""
+        return replace(self, mode="quick", documents=2, rounds=1, scaling=False, training=False,
+                       trained_agreement=False)  # fmt: skip
+
+    def check(self) -> BenchSettings:
+        """Every target with the least work that keeps it stable: scaling on 10 / 40 documents, 4 training steps.
+
+        Only what a target needs: no preprocessing row and no tutorial script
+        (the slowest row: every window padded to 256 positions, over four
+        times the real tokens of these texts).
+        """
+        return replace(self, mode="check", documents=2, rounds=3, preprocessing=False, tutorial_script=False,
+                       scaling_documents=MIN_SCALING_DOCUMENTS, scaling_rounds=1,
+                       train_windows=MIN_TRAINING_STEPS * self.train_batch_size)  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+                for k, v in asdict(self).items()}  # fmt: skip
 
 
 def run_suite(settings: BenchSettings, say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run every row and return the report (see the module docstring)."""
+    """Run every section the settings ask for and return the report (see the module docstring)."""
     from xdd.bench.artifacts import prepare
 
     models = prepare(settings.work, settings.shape, settings.corpus, say)
     context = _workload(settings, models)
-    runner = RowRunner(settings, settings.work / "logs", say)
-    limit = runner.run("limit", {"kind": "matmul"})
-    preprocess = {"kind": "preprocess", "bundle": str(models.bundle), "corpus": str(settings.corpus),
-                  "documents": settings.documents}  # fmt: skip
-    report: dict[str, Any] = {
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()},
-        "workload": context["workload"].to_json(),
-        "limit": {"matmul_gflops": limit["gflops"], "size": limit["size"], "threads": limit["threads"]},
-        "preprocessing": runner.run("preprocessing", preprocess),
-    }
-    report["inference"] = _inference(settings, models, context, runner, limit["gflops"])
-    report["scaling"] = _scaling(settings, models, report["inference"], runner)
-    report["training"] = _training(settings, models, context, runner)
+    runner = RowRunner(settings.threads, settings.work / "logs", say)
+    report: dict[str, Any] = {"settings": settings.to_json(), "workload": context["workload"].to_json()}
+    report["preprocessing"] = None
+    if settings.preprocessing:
+        spec = {"kind": "preprocess", "bundle": str(models.bundle), "corpus": str(settings.corpus),
+                "documents": settings.documents}  # fmt: skip
+        report["preprocessing"] = runner.run("preprocessing", spec)
+    report.update(_inference(settings, models, context, runner))
+    report["scaling"] = _scaling(settings, models, report["inference"], runner) if settings.scaling else None
+    report["training"] = _training(settings, models, context, runner) if settings.training else None
     report["trained_agreement"] = None
     if settings.trained_agreement:
         trained = {"kind": "trained_agreement", "folder": str(settings.work / "trained-tiny"),
@@ -88,7 +117,7 @@ def run_suite(settings: BenchSettings, say: Callable[[str], None] = print) -> di
 
 
 def _workload(settings: BenchSettings, models) -> dict[str, Any]:
-    """Sizes of the N bench documents, their window texts for the HF side, and the model's shape."""
+    """Sizes of the N bench documents, their window texts for the peers, and the model's shape."""
     from transformers import AutoConfig
     from xdd.bench.workload import bench_texts, describe
     from xdd.models.document.labels import scheme_for
@@ -104,29 +133,37 @@ def _workload(settings: BenchSettings, models) -> dict[str, Any]:
             "topics": len(scheme.topics)}  # fmt: skip
 
 
-def _inference(settings: BenchSettings, models, context: dict[str, Any], runner: RowRunner, limit: float) -> dict:
+def _inference(settings: BenchSettings, models, context: dict[str, Any], runner: RowRunner) -> dict[str, Any]:
+    """The limit, our rows and the peers in interleaved rounds; every ratio per round, then median [min-max]."""
     from xdd.bench.agreement import prediction_agreement
     from xdd.models.document.corpus import read_documents
 
     predictions = settings.work / "predictions"
     predictions.mkdir(parents=True, exist_ok=True)
-    specs = {row: _our_spec(settings, models, row, settings.documents) for row in OUR_ROWS}
+    specs: dict[str, dict[str, Any]] = {"limit": {"kind": "matmul", "size": settings.matmul_size}}
     for row in OUR_ROWS:
-        specs[row]["predictions"] = str(predictions / f"{row}.jsonl")
-    specs["hf_pipeline"] = {"kind": "hf_pipeline", "inputs": str(context["inputs"]), "hf_token": str(models.hf_token),
-                            "hf_sequence": str(models.hf_sequence), "hf_batch_size": settings.hf_batch_size}
-    results = runner.interleaved(specs, settings.rounds)
+        specs[row] = {**_our_spec(settings, models, row, settings.documents),
+                      "predictions": str(predictions / f"{row}.jsonl")}  # fmt: skip
+    specs.update(_peer_specs(settings, models, context["inputs"], context["workload"].tokens))
+    runs = runner.interleaved(specs, settings.rounds)
+    limit_rounds = runs.pop("limit")
+    limits = [r["gflops"] for r in limit_rounds]
     workload, shape, tags, topics = (context[k] for k in ("workload", "shape", "tags", "topics"))
     flops = {row: joint_flops(shape, workload.lengths, tags, topics) for row in OUR_ROWS}
-    flops["hf_pipeline"] = two_pass_flops(shape, workload.lengths, tags, topics)
-    rows = {row: _rates(results[row], workload, flops[row], limit) for row in specs}
+    peers = [name for name in PEERS if name in runs]
+    flops.update({peer: two_pass_flops(shape, workload.lengths, tags, topics) for peer in peers})
+    rows = {row: row_figures(runs[row], workload.documents, workload.tokens, flops[row], limits) for row in runs}
     reference = read_documents(predictions / "torch_fp32.jsonl")
     for row in OUR_ROWS:
         predicted = read_documents(predictions / f"{row}.jsonl")
         rows[row]["agreement_with_torch_fp32"] = prediction_agreement(reference, predicted)
-        rows[row]["speedup_vs_hf"] = rows[row]["docs_per_s"] / rows["hf_pipeline"]["docs_per_s"]
-    rows["hf_pipeline"]["agreement_with_torch_fp32"] = None
-    return rows
+        rows[row]["vs"] = {peer: versus(runs[row], runs[peer]) for peer in peers}
+    for peer in peers:
+        rows[peer].update(agreement_with_torch_fp32=None, batch_size=runs[peer][0]["batch_size"],
+                          calibration=runs[peer][0].get("calibration"))  # fmt: skip
+    limit = {"matmul_gflops": spread(limits), "size": settings.matmul_size, "threads": settings.threads,
+             "rounds": limit_rounds}  # fmt: skip
+    return {"limit": limit, "inference": rows}
 
 
 def _our_spec(settings: BenchSettings, models, row: str, documents: int, copies: int = 1,
@@ -136,19 +173,29 @@ def _our_spec(settings: BenchSettings, models, row: str, documents: int, copies:
             "chunk": chunk or settings.batch_size}  # fmt: skip
 
 
-def _rates(result: dict[str, Any], workload, flops: int, limit: float) -> dict[str, Any]:
-    """docs/s, tokens/s and GFLOP/s of a row that processed ``workload`` in ``result["seconds"]``."""
-    seconds = result["seconds"]
-    achieved = flops / seconds / 1e9
-    return {"docs_per_s": workload.documents / seconds, "tokens_per_s": workload.tokens / seconds,
-            "gflop": flops / 1e9, "achieved_gflops": achieved, "fraction_of_limit": achieved / limit,
-            **result}  # fmt: skip
+def _peer_specs(settings: BenchSettings, models, inputs: Path, tokens: int) -> dict[str, dict[str, Any]]:
+    """The peers' rows: same window texts, same weights (the bundle's, in HF task classes), same threads.
+
+    ``tokens``: what our windows hold; a peer whose tokenizer makes other tokens of the texts stops.
+    """
+    common = {"inputs": str(inputs), "hf_token": str(models.hf_token), "hf_sequence": str(models.hf_sequence),
+              "tokens": tokens}  # fmt: skip
+    specs = {
+        "hf_pipeline": {**common, "kind": "hf_pipeline", "batch_size": 1},
+        "hf_pipeline_best": {**common, "kind": "hf_pipeline", "batch_size": "best",
+                             "candidates": list(settings.hf_batch_sizes),
+                             "calibration_windows": settings.calibration_windows},
+    }  # fmt: skip
+    if settings.tutorial_script:
+        specs["tutorial_script"] = {**common, "kind": "tutorial_script", "batch_size": settings.tutorial_batch_size,
+                                    "max_length": settings.max_tokens}  # fmt: skip
+    return specs
 
 
 def fastest_exact(inference: dict[str, dict[str, Any]]) -> str:
-    """The fastest of our fp32 backends whose predictions equal torch fp32's exactly."""
+    """The fastest (median round) of our fp32 backends whose predictions equal torch fp32's exactly."""
     exact = [r for r in EXACT_CANDIDATES if inference[r]["agreement_with_torch_fp32"]["exact"]]
-    return max(exact, key=lambda r: inference[r]["docs_per_s"])
+    return min(exact, key=lambda r: inference[r]["seconds"])
 
 
 def _scaling(settings: BenchSettings, models, inference: dict, runner: RowRunner) -> dict[str, Any]:
@@ -161,14 +208,16 @@ def _scaling(settings: BenchSettings, models, inference: dict, runner: RowRunner
     row = fastest_exact(inference)
     n = settings.scaling_documents
     specs = {f"scaling_{row}_x{k}": _our_spec(settings, models, row, n, copies=k, chunk=n) for k in (1, 4)}
-    small, large = runner.interleaved(specs, settings.rounds).values()
+    small, large = runner.interleaved(specs, settings.scaling_rounds).values()
+    peaks = [max(r["peak_rss_mb"] for r in rounds) for rounds in (small, large)]
     return {
         "backend": row,
         "documents": [n, 4 * n],
-        "seconds": [small["seconds"], large["seconds"]],
-        "peak_rss_mb": [small["peak_rss_mb"], large["peak_rss_mb"]],
-        "time_ratio_4x": large["seconds"] / small["seconds"],
-        "rss_ratio_4x": large["peak_rss_mb"] / small["peak_rss_mb"],
+        "seconds": [statistics.median(seconds_of(rounds)) for rounds in (small, large)],
+        "peak_rss_mb": peaks,
+        "time_ratio_4x": spread(per_round(seconds_of(large), seconds_of(small))),
+        "rss_ratio_4x": peaks[1] / peaks[0],
+        "rounds": {"N": small, "4N": large},
     }
 
 
@@ -186,52 +235,6 @@ def _training(settings: BenchSettings, models, context: dict[str, Any], runner: 
         out[variant] = result
     out["speedup"] = out["ours"]["tokens_per_s"] / out["fixed_padding"]["tokens_per_s"]
     return out
-
-
-class RowRunner:
-    """Runs rows as ``python -m xdd.bench.rows`` processes with the same threads and environment."""
-
-    def __init__(self, settings: BenchSettings, logs: Path, say: Callable[[str], None]) -> None:
-        self.threads = settings.threads
-        self.folder = logs
-        self.say = say
-
-    def run(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        spec_path, result_path, log_path = (self.folder / f"{name}.{ext}" for ext in ("spec.json", "json", "log"))
-        spec_path.write_text(json.dumps({**spec, "threads": self.threads}, indent=2), encoding="utf-8")
-        result_path.unlink(missing_ok=True)
-        env = {**os.environ, "OMP_NUM_THREADS": str(self.threads), "TOKENIZERS_PARALLELISM": "false",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
-        self.say(f"  {name} ...")
-        with log_path.open("w", encoding="utf-8") as log:
-            command = [sys.executable, "-m", "xdd.bench.rows", str(spec_path), str(result_path)]
-            done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, check=False)
-        if done.returncode != 0 or not result_path.is_file():
-            tail = log_path.read_text(encoding="utf-8", errors="replace")[-LOG_TAIL:]
-            raise XddError(f"benchmark row '{name}' failed (exit {done.returncode}); its log is {log_path}:\n{tail}")
-        result = json.loads(result_path.read_text(encoding="utf-8"))
-        self.say(f"  {name}: {result.get('seconds', 0):.2f} s, peak RSS {result['peak_rss_mb']:.0f} MB, "
-                 f"other processes {result['other_load_cores']:.2f} cores")  # fmt: skip
-        return result
-
-    def interleaved(self, specs: dict[str, dict[str, Any]], rounds: int) -> dict[str, dict[str, Any]]:
-        """Each spec once per round, in turn; per row, the fastest round with every round's seconds and load.
-
-        Interleaving spreads every row over the same stretch of time, so that
-        other processes on a shared machine do not slow one row only.
-        """
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in specs}
-        for k in range(rounds):
-            for name, spec in specs.items():
-                runs[name].append(self.run(f"{name}.round{k + 1}", spec))
-        merged = {}
-        for name, results in runs.items():
-            best = min(results, key=lambda r: r["seconds"])
-            merged[name] = {**best, "rounds_seconds": [r["seconds"] for r in results],
-                            "rounds_other_load_cores": [r["other_load_cores"] for r in results],
-                            "peak_rss_mb": max(r["peak_rss_mb"] for r in results)}  # fmt: skip
-        return merged
 
 
 def machine() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The benchmark machinery: FLOP formula, agreement, batching, collators, the HF twin models, a tiny smoke run."""
+"""The benchmark machinery: FLOPs, agreement, batching, collators, the HF twins, calibration, a small run, errors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from support import FIXTURES_DIR
 from xdd.bench.agreement import prediction_agreement
 from xdd.bench.flops import EncoderShape, joint_flops, training_flops, two_pass_flops
+from xdd.bench.suite import PEERS
 from xdd.models.document import Document, Entity, Paragraph
 from xdd.models.errors import XddError
 from xdd.models.predict.batching import length_batches
@@ -15,10 +16,12 @@ from xdd.training.cli import main
 
 CORPUS = FIXTURES_DIR / "bench" / "articles.jsonl"
 REQUIRED_KEYS = [
-    *(f"inference.{row}.{key}" for row in ("torch_fp32", "onnx_fp32", "onnx_int8", "hf_pipeline")
-      for key in ("docs_per_s", "peak_rss_mb", "fraction_of_limit")),
-    "training.ours.tokens_per_s", "training.fixed_padding.tokens_per_s", "limit.matmul_gflops",
-    "scaling.time_ratio_4x", "scaling.rss_ratio_4x",
+    *(f"inference.{row}.{key}" for row in ("torch_fp32", "onnx_fp32", "onnx_int8", *PEERS)
+      for key in ("docs_per_s", "peak_rss_mb", "fraction_of_limit.median", "achieved_gflops.min")),
+    *(f"inference.{row}.vs.{peer}.{task}.median" for row in ("onnx_fp32", "onnx_int8") for peer in PEERS
+      for task in ("both", "ner", "topics")),
+    "training.ours.tokens_per_s", "training.fixed_padding.tokens_per_s", "limit.matmul_gflops.median",
+    "scaling.time_ratio_4x.median", "scaling.rss_ratio_4x", "preprocessing.chars_per_s",
 ]  # fmt: skip
 
 
@@ -105,14 +108,6 @@ def test_fixed_padding_collator_pads_every_window_to_max_tokens_and_counts_real_
 # --- with a tiny model ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_bench(tmp_path_factory):
-    from xdd.bench.artifacts import prepare
-
-    work = tmp_path_factory.mktemp("bench")
-    return work, prepare(work, "tiny", CORPUS, say=lambda message: None)
-
-
 def test_hf_twin_models_give_the_joint_models_logits(tiny_bench):
     import torch
     from transformers import (
@@ -134,22 +129,122 @@ def test_hf_twin_models_give_the_joint_models_logits(tiny_bench):
     assert sequence.config.problem_type == "multi_label_classification"
 
 
-def test_quick_bench_of_the_tiny_shape_writes_every_required_key_with_positive_figures(tiny_bench, capsys):
-    work, _ = tiny_bench
-    out = work / "results.json"
-    code = main(["bench", "--quick", "--shape", "tiny", "--corpus", str(CORPUS), "--work", str(work),
-                 "--threads", "1", "--json", str(out)])  # fmt: skip
-    assert code == 0
-    report = json.loads(out.read_text(encoding="utf-8"))
+def test_every_section_of_a_small_run_has_positive_figures(small_report):
     for key in REQUIRED_KEYS:
-        assert lookup(report, key) > 0, key
-    assert report["inference"]["onnx_fp32"]["agreement_with_torch_fp32"]["exact"]
-    assert report["training"]["ours"]["real_tokens"] == report["training"]["fixed_padding"]["real_tokens"]
-    fixed = report["training"]["fixed_padding"]
-    assert fixed["computed_tokens"] == 256 * fixed["windows"]
-    assert {t["target"].split(" ")[0] for t in report["targets"]} >= {"onnx_int8", "training"}
-    printed = capsys.readouterr().out
-    assert "hf_pipeline" in printed and "Targets" in printed
+        assert lookup(small_report, key) > 0, key
+    inference = small_report["inference"]
+    assert inference["onnx_fp32"]["agreement_with_torch_fp32"]["exact"]
+    assert {row: len(figures["rounds"]) for row, figures in inference.items()} == {row: 2 for row in inference}
+    assert set(inference["onnx_fp32"]["vs"]) == set(PEERS)
+    assert set(inference["tutorial_script"]["rounds"][0]["task_seconds"]) == {"ner", "topics"}
+
+
+def test_each_round_runs_every_row_with_the_order_rotated(small_report):
+    positions = {row: [r["position"] for r in figures["rounds"]] for row, figures in small_report["inference"].items()}
+    positions["limit"] = [r["position"] for r in small_report["limit"]["rounds"]]
+    assert positions["limit"] == [0, 6] and positions["torch_fp32"] == [1, 0]  # round 2 starts one row later
+    assert sorted(p[1] for p in positions.values()) == list(range(7))
+
+
+def test_the_share_of_the_limit_is_taken_against_the_same_rounds_limit(small_report):
+    limits = small_report["limit"]["matmul_gflops"]["rounds"]
+    row = small_report["inference"]["onnx_fp32"]
+    expected = [achieved / limit for achieved, limit in zip(row["achieved_gflops"]["rounds"], limits)]
+    assert row["fraction_of_limit"]["rounds"] == pytest.approx(expected)
+
+
+def test_the_best_batch_size_row_uses_the_calibrated_sizes(small_report):
+    best = small_report["inference"]["hf_pipeline_best"]
+    windows = min(8, small_report["workload"]["windows"])  # calibration_windows = 8
+    for task, calibration in best["calibration"].items():
+        assert set(calibration["seconds"]) == {"1", "4"} and calibration["windows"] == windows
+        assert best["batch_size"][task] == calibration["best"]
+    assert small_report["inference"]["hf_pipeline"]["batch_size"] == {"ner": 1, "topics": 1}
+
+
+def test_training_with_four_steps_is_judged_and_scaling_on_one_document_is_skipped(small_report):
+    training = small_report["training"]
+    assert training["ours"]["steps"] == training["fixed_padding"]["steps"] == 4
+    assert training["ours"]["real_tokens"] == training["fixed_padding"]["real_tokens"]
+    assert training["fixed_padding"]["computed_tokens"] == 256 * training["fixed_padding"]["windows"]
+    status = {t["target"].split(" (")[0].split(",")[0]: t["status"] for t in small_report["targets"]}
+    assert status["training real tokens/s"] in {"PASS", "MISS"}
+    assert status["time for 4N vs N documents"] == status["peak memory for 4N vs N documents"] == "SKIPPED"
+    assert len(small_report["scaling"]["time_ratio_4x"]["rounds"]) == 2
+
+
+class FakePipe:
+    """A pipeline whose cost depends on the batch size only, recording what it was given."""
+
+    def __init__(self, seconds_by_size: dict[int, float]) -> None:
+        self.seconds_by_size = seconds_by_size
+        self.calls: list[tuple[list, int]] = []
+
+    def __call__(self, texts: list, batch_size: int) -> list:
+        self.calls.append((texts, batch_size))
+        return texts
+
+
+def test_calibration_picks_the_fastest_size_of_two_sweeps_on_windows_spread_over_the_texts(monkeypatch):
+    from xdd.bench import inference
+
+    pipe = FakePipe({1: 3.0, 4: 2.0, 8: 1.5, 16: 1.5, 32: 1.9})
+    first_time = {1: 9.0, 4: 9.0}  # the first sweep meets new shapes: slower
+
+    def timed(work):
+        work()
+        size = pipe.calls[-1][1]
+        return first_time.pop(size, pipe.seconds_by_size[size]), None
+
+    monkeypatch.setattr(inference, "timed", timed)
+    chosen = inference.calibrate(pipe, [f"w{k}" for k in range(10)], [1, 4, 8, 16, 32], windows=3)
+    assert chosen["best"] == 8  # 8 and 16 tie: the smaller
+    assert chosen["seconds"] == {"1": 3.0, "4": 2.0, "8": 1.5, "16": 1.5, "32": 1.9} and chosen["windows"] == 3
+    assert [size for _, size in pipe.calls] == [1, 4, 8, 16, 32, 32, 16, 8, 4, 1]
+    assert pipe.calls[0][0] == ["w0", "w3", "w6"]
+
+
+def test_a_changed_source_file_changes_the_code_hash(tmp_path, monkeypatch):
+    from xdd.bench.artifacts import code_sha256
+
+    package = tmp_path / "fake_export"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "onnx.py").write_text("GRAPH = 'plain'\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = code_sha256(("fake_export",))
+    assert code_sha256(("fake_export",)) == before
+    (package / "onnx.py").write_text("GRAPH = 'fused'\n", encoding="utf-8")
+    assert code_sha256(("fake_export",)) != before
+    with pytest.raises(ValueError, match="cannot hash the source of no_such_module_here"):
+        code_sha256(("no_such_module_here",))
+
+
+def test_the_cli_runs_quick_settings_prints_the_tables_and_writes_the_report(small_report, tmp_path, monkeypatch,
+                                                                            capsys):  # fmt: skip
+    from xdd.bench import suite
+
+    seen = []
+    canned = {k: v for k, v in small_report.items() if k not in ("targets", "settings")}  # the CLI's settings stay
+    monkeypatch.setattr(suite, "run_suite", lambda settings, say: seen.append(settings) or canned)
+    out = tmp_path / "report.json"
+    assert main(["bench", "--quick", "--corpus", str(CORPUS), "--work", str(tmp_path), "--json", str(out)]) == 0
+    (settings,) = seen
+    assert (settings.mode, settings.documents, settings.rounds) == ("quick", 2, 1)
+    assert not (settings.scaling or settings.training or settings.trained_agreement)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["settings"]["mode"] == "quick" and len(report["targets"]) == 8
+    assert "Targets" in capsys.readouterr().out
+
+
+def test_check_mode_gives_every_target_its_least_stable_work():
+    from xdd.bench.suite import MIN_SCALING_DOCUMENTS, MIN_TRAINING_STEPS, BenchSettings
+
+    check = BenchSettings(corpus=CORPUS, work=CORPUS, threads=2, train_batch_size=8).check()
+    assert check.scaling and check.training and check.trained_agreement and check.rounds == 3
+    assert not check.tutorial_script  # no target needs it
+    assert check.scaling_documents == MIN_SCALING_DOCUMENTS
+    assert check.train_windows == MIN_TRAINING_STEPS * 8
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -168,12 +263,49 @@ def test_bench_refuses_zero_threads_and_zero_documents(tmp_path, capsys):
     assert "--documents 0: expected an integer >= 1" in capsys.readouterr().err
 
 
-def test_a_failing_row_is_reported_with_its_log(tmp_path):
-    from xdd.bench.suite import BenchSettings, RowRunner
+@pytest.mark.parametrize("modes", [["--quick", "--check"], ["--check", "--profile"], ["--quick", "--profile", "torch"]])
+def test_bench_refuses_two_modes_at_once(modes, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["bench", *modes])
+    assert stopped.value.code == 2
+    assert f"argument {modes[1]}: not allowed with argument {modes[0]}" in capsys.readouterr().err
 
-    runner = RowRunner(BenchSettings(corpus=CORPUS, work=tmp_path, threads=1), tmp_path / "logs", lambda m: None)
+
+def test_a_failing_row_is_reported_with_its_log(tmp_path):
+    from xdd.bench.runner import RowRunner
+
+    runner = RowRunner(1, tmp_path / "logs", lambda m: None)
     with pytest.raises(XddError) as err:
         runner.run("broken", {"kind": "no-such-row"})
     message = str(err.value)
     assert "benchmark row 'broken' failed" in message and str(tmp_path / "logs" / "broken.log") in message
     assert "unknown benchmark row kind 'no-such-row'; expected one of ours, hf_pipeline" in message
+
+
+def test_a_row_that_fails_while_measuring_is_reported_with_its_log(tmp_path):
+    from xdd.bench.runner import RowRunner
+
+    runner = RowRunner(1, tmp_path / "logs", lambda m: None)
+    with pytest.raises(XddError, match=r"(?s)benchmark row 'no_spec' failed \(exit 1\).*KeyError: 'variant'"):
+        runner.run("no_spec", {"kind": "train"})  # loads nothing ahead: it fails once asked to measure
+
+
+def test_a_worker_refuses_an_unknown_command_after_answering_the_known_ones():
+    import io
+
+    import torch
+    from xdd.bench.rows import serve
+
+    replies = io.StringIO()
+    with pytest.raises(ValueError, match="unknown worker command 'stop'; expected 'run'"):
+        serve({"kind": "matmul", "size": 8, "threads": torch.get_num_threads()}, ["run\n", "stop\n"], replies)
+    ready, measured = (json.loads(line) for line in replies.getvalue().splitlines())
+    assert ready == {"ready": True} and measured["gflops"] > 0 and measured["peak_rss_mb"] > 0
+
+
+def test_a_peer_that_sees_other_tokens_than_ours_is_refused():
+    from xdd.bench.inference import same_tokens
+
+    assert same_tokens({"tokens": 100}, 100) == 100
+    with pytest.raises(ValueError, match="tokenised the window texts to 90 tokens where our windows hold 100"):
+        same_tokens({"tokens": 100}, 90)
