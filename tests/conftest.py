@@ -13,15 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-GOLD_CORPUS = ROOT / "data" / "annotations"
-FIXTURE_CORPUS = Path(__file__).resolve().parent / "fixtures" / "text_pipeline"
-
-
-def model_corpus() -> Path:
-    """The corpus the tiny model learns its vocabulary from: the gold corpus when it exists."""
-    return GOLD_CORPUS if any(GOLD_CORPUS.glob("*.jsonl")) else FIXTURE_CORPUS
+from support import REPO as ROOT
+from support import model_corpus
 
 
 @pytest.fixture(scope="session")

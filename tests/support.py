@@ -9,6 +9,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = REPO / "tests" / "fixtures"
+GOLD_CORPUS = REPO / "data" / "annotations"
+
+
+def model_corpus() -> Path:
+    """The corpus the tiny model learns its vocabulary from: the gold corpus when it exists."""
+    return GOLD_CORPUS if any(GOLD_CORPUS.glob("*.jsonl")) else FIXTURES_DIR / "text_pipeline"
 
 
 def kill_once_written(process, out: Path, lines: int, kill, timeout: float = 120) -> None:

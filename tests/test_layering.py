@@ -44,3 +44,18 @@ def test_code_imports_the_folders_only_under_the_xdd_namespace(folder):
         for path in sources(folder)
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_test_modules_have_unique_names_and_nothing_imports_a_conftest():
+    """pytest imports test modules by basename (``tests/`` on the path, no packages): two ``test_report.py``
+    in different folders cannot both be collected, and ``from conftest import`` gets whichever conftest came first."""
+    from collections import Counter
+
+    from support import REPO
+
+    tests = sorted((REPO / "tests").rglob("test_*.py"))
+    repeated = [name for name, n in Counter(p.name for p in tests).items() if n > 1]
+    assert not repeated, f"test modules with the same name: {repeated}"
+    sources = {p: p.read_text(encoding="utf-8") for p in (REPO / "tests").rglob("*.py") if p != Path(__file__)}
+    importing = [p for p, text in sources.items() if "from conftest import" in text or "import conftest" in text]
+    assert not importing, f"import from tests/support.py instead: {importing}"

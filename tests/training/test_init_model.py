@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 import pytest
-from conftest import model_corpus
+from support import model_corpus
 from xdd.models.errors import ConfigError, CorpusError
 from xdd.models.text.pipeline import TextSettings
 from xdd.training.init_model import (
