@@ -1,14 +1,15 @@
-"""Training and tagging speed of the baselines, shipped against the original features: ``python -m xdd.bench.baselines_speed``.
+"""Training and tagging speed of the shipped baselines against the original features.
 
-Issue 12's knowledge-rich baselines (all five CRF feature groups, the
-scheme's boundary conventions) must train in seconds and tag within 1.5× the
-time of the original model (``base`` features only, conventions off).  Both
-are trained on the same corpus with the shipped ``baselines`` config, each
-``--trainings`` times (the last model is timed); then ``predict_documents``
-over the corpus repeated ``--repeat`` times is timed in ``--rounds``
-interleaved rounds, so the machine's other load hits both alike, after a
-warm-up call that loads the segmenter, gazetteer and lexicons.  Wall and CPU
-seconds are medians over the rounds.  Prints a Markdown table.
+Run as ``python -m xdd.bench.baselines_speed``. Issue 12's knowledge-rich
+baselines (all five CRF feature groups, the scheme's boundary conventions)
+must train in seconds and tag within 1.5× the time of the original model
+(``base`` features only, conventions off). Both are trained on the same corpus
+with the shipped ``baselines`` config, each ``--trainings`` times (the last
+model is timed); then ``predict_documents`` over the corpus repeated
+``--repeat`` times is timed in ``--rounds`` interleaved rounds, so the
+machine's other load hits both alike, after a warm-up call that loads the
+segmenter, gazetteer and lexicons. Wall and CPU seconds are medians over the
+rounds. Prints a Markdown table.
 
 The reference is today's code with the original settings, not the original
 code: a word's base features are computed once per word form in both.

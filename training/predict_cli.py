@@ -134,8 +134,12 @@ class Tally:
             self.first_batch = (time.monotonic(), self.written)
 
     def timing(self) -> str:
-        """``in T s`` from the run's start (bundle loading included, Python's own start-up not), and the rate after
-        the first batch: the steady rate, without the fixed start-up (bundle loads, Ray's start, warm-up)."""
+        """``in T s``, and the rate after the first batch: the steady rate, without the fixed start-up.
+
+        T counts from the run's start (bundle loading included, Python's own
+        start-up not); the first batch carries the bundle loads, Ray's start and
+        the segmenter's warm-up.
+        """
         now = time.monotonic()
         text = f"in {now - self.started:.1f} s"
         if self.first_batch is not None and self.written > self.first_batch[1] and now > self.first_batch[0]:
