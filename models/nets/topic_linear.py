@@ -4,7 +4,9 @@ A paragraph is represented by its segmented, normalised word forms,
 lower-cased and joined by spaces (:func:`paragraph_text`); word n-grams of
 those are counted over a fixed vocabulary, weighted by inverse document
 frequency and L2-normalised, exactly as scikit-learn's ``TfidfVectorizer``
-does; each topic's probability is ``sigmoid(x @ coef + intercept)``, as its
+does (training fits it; inference counts with :func:`count_ngrams`, which
+spares every predicting process scikit-learn's 2 s import of SciPy's
+statistics and pandas: a test holds it equal to ``CountVectorizer``); each topic's probability is ``sigmoid(x @ coef + intercept)``, as its
 one-vs-rest ``LogisticRegression`` models compute it.
 
 Paragraph context (``context_weight`` > 0): the texts given to
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,8 +37,6 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 from scipy import sparse
 from scipy.special import expit
-from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.preprocessing import normalize
 
 from xdd.models.errors import BundleError
 
@@ -43,6 +44,7 @@ SETTINGS_FILE = "topics.json"
 WEIGHTS_FILE = "topics.safetensors"
 # Word forms are whitespace-free (syllables joined by "_") and lower-cased before counting.
 TOKEN_PATTERN = r"\S+"
+_TOKEN = re.compile(TOKEN_PATTERN)
 
 
 def paragraph_text(forms: list[str]) -> str:
@@ -69,6 +71,30 @@ def with_context(features: sparse.spmatrix, texts: list[str], weight: float) -> 
     n = len(texts)
     mixing = sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
     return sparse.csr_matrix(mixing @ features)
+
+
+def count_ngrams(texts: list[str], vocabulary: dict[str, int], ngram_max: int) -> sparse.csr_matrix:
+    """Counts of the vocabulary's word 1..``ngram_max``-grams per text: ``CountVectorizer(vocabulary=...)``'s matrix.
+
+    Tokens are :data:`TOKEN_PATTERN` matches, an n-gram is its tokens joined
+    by one space, and n-grams outside the vocabulary are not counted (as
+    scikit-learn's ``_word_ngrams`` and ``transform`` do).
+    """
+    rows: list[int] = []
+    cols: list[int] = []
+    for row, text in enumerate(texts):
+        tokens = _TOKEN.findall(text)
+        for n in range(1, ngram_max + 1):
+            for start in range(len(tokens) - n + 1):
+                column = vocabulary.get(" ".join(tokens[start : start + n]))
+                if column is not None:
+                    rows.append(row)
+                    cols.append(column)
+    counts = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.int64), (rows, cols)), shape=(len(texts), len(vocabulary))
+    )
+    counts.sum_duplicates()
+    return counts
 
 
 def vectorizer_options(ngram_max: int) -> dict[str, Any]:
@@ -98,12 +124,14 @@ class TopicLinear:
                     f"topic model: '{name}' has shape {getattr(self, name).shape}, expected {shape} for "
                     f"{n_topics} topics and {n_features} vocabulary entries; re-export the model"
                 )
-        self._counter = CountVectorizer(vocabulary=self.vocabulary, **vectorizer_options(self.ngram_max))
 
     def features(self, texts: list[str]) -> sparse.csr_matrix:
-        """The L2-normalised TF-IDF matrix (sparse, one row per text)."""
-        counts = self._counter.transform(texts)
-        return normalize(counts.multiply(self.idf).tocsr(), norm="l2")
+        """The L2-normalised TF-IDF matrix (sparse, one row per text); an all-zero row stays zero."""
+        weighted = sparse.csr_matrix(count_ngrams(texts, self.vocabulary, self.ngram_max).multiply(self.idf))
+        rows = np.repeat(np.arange(weighted.shape[0]), np.diff(weighted.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=weighted.data**2, minlength=weighted.shape[0]))
+        weighted.data /= norms[rows]  # as sklearn.preprocessing.normalize: squares summed in order, then divided
+        return weighted
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Topic probabilities, shape ``(len(texts), len(topics))``.

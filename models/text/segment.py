@@ -30,6 +30,7 @@ from typing import Callable, Iterable
 
 from xdd.models.text.normalize import strip_marks
 from xdd.models.text.syllables import syllable_spans
+from xdd.models.text.underthesea_lite import tokenizers
 
 SEGMENTERS = ("underthesea", "pyvi", "none", "presegmented")  # the functions are in _SEGMENTERS, at the end
 _NON_SPACE = re.compile(r"\S+")
@@ -94,8 +95,7 @@ def _numeric_glue(text: str, tokens: list[tuple[int, int]], k: int) -> bool:
 
 def sentence_starts(text: str) -> list[int]:
     """Offsets in ``text`` where its sentences start (``underthesea.sent_tokenize``)."""
-    from underthesea import sent_tokenize
-
+    _, sent_tokenize = tokenizers()
     return [start for start, _ in align_pieces(text, sent_tokenize(text))]
 
 
@@ -174,8 +174,7 @@ def _whitespace_words(text: str) -> list[tuple[int, int]]:
 
 
 def _underthesea_words(text: str) -> list[tuple[int, int]]:
-    from underthesea import word_tokenize
-
+    word_tokenize, _ = tokenizers()
     return align_pieces(text, word_tokenize(text))
 
 

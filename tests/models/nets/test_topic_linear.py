@@ -9,7 +9,7 @@ import unicodedata
 import numpy as np
 import pytest
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from support import REPO
 from xdd.models.document.corpus import read_documents
@@ -18,6 +18,7 @@ from xdd.models.nets.topic_linear import (
     SETTINGS_FILE,
     WEIGHTS_FILE,
     TopicLinear,
+    count_ngrams,
     paragraph_text,
     vectorizer_options,
     with_context,
@@ -25,7 +26,7 @@ from xdd.models.nets.topic_linear import (
 from xdd.training.baselines import ParagraphExample, train_topics
 from xdd.training.config import TfidfConfig
 from xdd.training.topic_lexicon import read_topic_lexicon
-
+GOLD = REPO / "data" / "annotations"
 TOPICS = ["cadre_planning", "training", "internal_security"]
 TRAIN = [
     ("quy_hoạch cán_bộ lãnh_đạo", ["cadre_planning"]),
@@ -62,6 +63,24 @@ def test_probabilities_equal_scikit_learns_tfidf_and_logistic_regression():
     for j, topic in enumerate(TOPICS[:2]):
         expected = regressions[topic].predict_proba(vectorizer.transform(NEW))[:, 1]
         np.testing.assert_allclose(probs[:, j], expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.skipif(not GOLD.is_dir(), reason="gold corpus not present")
+def test_counts_and_features_equal_scikit_learns_on_the_gold_paragraphs():
+    """Inference counts n-grams itself (no scikit-learn import); the matrices are scikit-learn's, to the bit.
+
+    Fitted on half the paragraphs, so the other half has n-grams outside the
+    vocabulary; odd whitespace (tab, no-break space) and an empty text too.
+    """
+    paragraphs = [p.lower() for doc in read_documents(GOLD) for p in doc.text.split("\n")]
+    texts = paragraphs + ["quy hoạch\tcán bộ\u00a0trẻ", "", "   "]
+    vectorizer = TfidfVectorizer(**vectorizer_options(3)).fit(paragraphs[::2])
+    vocabulary = {k: int(v) for k, v in vectorizer.vocabulary_.items()}
+    counts = count_ngrams(texts, vocabulary, 3)
+    expected_counts = CountVectorizer(vocabulary=vocabulary, **vectorizer_options(3)).transform(texts)
+    assert (counts != expected_counts).nnz == 0 and counts.dtype == expected_counts.dtype
+    model = TopicLinear(["t"], vocabulary, 3, vectorizer.idf_, np.zeros((1, len(vocabulary))), np.zeros(1))
+    np.testing.assert_array_equal(model.features(texts).toarray(), vectorizer.transform(texts).toarray())
 
 
 def test_a_topic_with_zero_weights_and_minus_infinite_intercept_is_never_predicted():
@@ -223,7 +242,6 @@ def test_a_bad_context_weight_in_topics_json_is_a_bundle_error(tmp_path, bad):
 # --- the scheme lexicon -------------------------------------------------------------------------
 
 SCHEME_TOPICS = ("cadre_planning", "member_development", "training", "internal_security")
-GOLD = REPO / "data" / "annotations"
 
 
 def test_the_lexicon_ships_phrases_for_every_topic_of_the_scheme():
