@@ -12,15 +12,17 @@ and sets the name to ``None`` when it fails; :func:`tokenizers` makes those
 imports fail by putting ``None`` in ``sys.modules`` for the length of the
 first import (Python's documented way to block one), then removes exactly
 those entries, so anyone can still ``import underthesea.pipeline.translate``
-later.  When underthesea was already imported, it is used as it is.
+later (``underthesea.translate`` itself stays ``None`` in that process, as
+underthesea leaves it when the pipeline cannot be imported).  When
+underthesea was already imported, it is used as it is.
 """
 
 from __future__ import annotations
 
 import sys
-from functools import cache
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 
 OPTIONAL_PIPELINES = (  # underthesea.__init__'s optional_imports, none of which xdd uses
     "underthesea.pipeline.classification",
