@@ -35,10 +35,10 @@ class NoOp:
     def __call__(self, batch):
         return batch
 
-rows = ray.data.from_items([{{"index": n}} for n in range(64)]).map_batches(
+dataset = ray.data.from_items([{{"index": n}} for n in range(64)]).map_batches(
     NoOp, compute=ray.data.ActorPoolStrategy(size={workers}), batch_size=8, num_cpus=1
-).iter_rows()
-rows = iter(rows)
+)
+rows = iter(dataset.iter_rows())
 next(rows)
 t.append(time.perf_counter())
 for _ in rows:
@@ -50,11 +50,12 @@ print(json.dumps([b - a for a, b in zip(t, t[1:])]))
 """
 
 
-def one_round(workers: int) -> list[float]:
-    """Seconds per step (:data:`STEPS`) in a fresh interpreter."""
-    out = subprocess.run(
-        [sys.executable, "-c", ROUND.format(workers=workers)], capture_output=True, text=True, check=True
-    )
+def one_round(workers: int, code: str = ROUND) -> list[float]:
+    """Seconds per step (:data:`STEPS`) in a fresh interpreter; a failed round is one line naming its cause."""
+    out = subprocess.run([sys.executable, "-c", code.format(workers=workers)], capture_output=True, text=True)
+    if out.returncode != 0:
+        cause = next((line for line in reversed(out.stderr.splitlines()) if line.strip()), f"exit {out.returncode}")
+        raise SystemExit(f"ray_startup: a round failed: {cause.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

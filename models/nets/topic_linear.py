@@ -4,10 +4,11 @@ A paragraph is represented by its segmented, normalised word forms,
 lower-cased and joined by spaces (:func:`paragraph_text`); word n-grams of
 those are counted over a fixed vocabulary, weighted by inverse document
 frequency and L2-normalised, exactly as scikit-learn's ``TfidfVectorizer``
-does (training fits it; inference counts with :func:`count_ngrams`, which
-spares every predicting process scikit-learn's 2 s import of SciPy's
-statistics and pandas: a test holds it equal to ``CountVectorizer``); each topic's probability is ``sigmoid(x @ coef + intercept)``, as its
-one-vs-rest ``LogisticRegression`` models compute it.
+does; each topic's probability is ``sigmoid(x @ coef + intercept)``, as its
+one-vs-rest ``LogisticRegression`` models compute it.  Training fits those
+with scikit-learn; inference counts with :func:`count_ngrams` instead, which
+spares every predicting process scikit-learn's 2 s import (SciPy's
+statistics, pandas); a test holds the two equal bit for bit.
 
 Paragraph context (``context_weight`` > 0): the texts given to
 :meth:`TopicLinear.predict_proba` are then the paragraphs of ONE document, in
@@ -98,7 +99,7 @@ def count_ngrams(texts: list[str], vocabulary: dict[str, int], ngram_max: int) -
 
 
 def vectorizer_options(ngram_max: int) -> dict[str, Any]:
-    """Options shared by the training ``TfidfVectorizer`` and the inference ``CountVectorizer``."""
+    """Options of the training ``TfidfVectorizer``; :func:`count_ngrams` reproduces them at inference."""
     return {"token_pattern": TOKEN_PATTERN, "lowercase": False, "ngram_range": (1, ngram_max)}
 
 

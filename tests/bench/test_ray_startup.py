@@ -21,6 +21,12 @@ def test_a_count_below_one_is_refused_naming_the_option(capsys):
     assert stop.value.code == 2 and "--workers 0: expected an integer >= 1" in capsys.readouterr().err
 
 
+def test_a_failed_round_is_one_line_naming_its_cause():
+    expected = r"^ray_startup: a round failed: ModuleNotFoundError: No module named 'no_such_ray'$"
+    with pytest.raises(SystemExit, match=expected):
+        one_round(workers=1, code="import no_such_ray")
+
+
 @pytest.mark.ray
 def test_a_round_starts_and_stops_a_local_ray_and_times_every_step():
     seconds = one_round(workers=1)

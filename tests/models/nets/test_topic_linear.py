@@ -26,6 +26,7 @@ from xdd.models.nets.topic_linear import (
 from xdd.training.baselines import ParagraphExample, train_topics
 from xdd.training.config import TfidfConfig
 from xdd.training.topic_lexicon import read_topic_lexicon
+
 GOLD = REPO / "data" / "annotations"
 TOPICS = ["cadre_planning", "training", "internal_security"]
 TRAIN = [

@@ -44,10 +44,11 @@ print(json.dumps({{
 def test_same_words_as_a_plain_underthesea_import() -> None:
     """The blocked pipelines change nothing that word_tokenize or sent_tokenize returns."""
     code = f"""
-import json{{before}}
+import json, sys{{before}}
 from xdd.models.text.underthesea_lite import tokenizers
 word_tokenize, sent_tokenize = tokenizers()
-print(json.dumps([word_tokenize({SENTENCE!r}), sent_tokenize({SENTENCE!r}), "transformers" in __import__("sys").modules]))
+text = {SENTENCE!r}
+print(json.dumps([word_tokenize(text), sent_tokenize(text), "transformers" in sys.modules]))
 """
     lite = run_fresh(code.format(before=""))
     plain = run_fresh(code.format(before="; import underthesea"))  # already imported: used as it is
