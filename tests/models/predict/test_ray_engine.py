@@ -246,3 +246,31 @@ def test_segments_and_order_hold_each_document_once():
     with pytest.raises(XddError, match="Ray returned 2 of 3 documents"):
         list(ray_engine.in_order([{"index": 0}, {"index": 1}], 3))
 
+
+
+@pytest.mark.ray
+def test_each_batch_reaches_the_driver_as_soon_as_it_is_done(ray_instance, tmp_path):
+    """The second batch waits for a file the driver writes only once it holds the first batch's rows.
+
+    With Ray's default prefetch of one block, the driver would get the first
+    rows only after the second batch had finished (here: timed out).
+    """
+    import ray
+    from xdd.models.predict.ray_engine import rows_as_done
+
+    released = tmp_path / "first-batch-received"
+
+    def second_waits_for_the_driver(batch):
+        import time
+
+        deadline = time.monotonic() + 20
+        while batch["id"][0] == 1 and not released.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return {"id": batch["id"], "released": [released.exists()] * len(batch["id"])}
+
+    dataset = ray.data.range(2, override_num_blocks=2).map_batches(second_waits_for_the_driver, batch_size=1)
+    rows = []
+    for row in rows_as_done(dataset):
+        released.touch()
+        rows.append(row)
+    assert sorted((row["id"], row["released"]) for row in rows) == [(0, False), (1, True)]
