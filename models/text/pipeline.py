@@ -178,10 +178,8 @@ class TextPipeline:
     @classmethod
     def from_pretrained(cls, folder: str | Path, settings: TextSettings | None = None) -> TextPipeline:
         """The pipeline of a model folder: its saved settings (or ``settings``) and its tokenizer."""
-        from transformers import AutoTokenizer
-
         try:
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            tokenizer = tokenizer_class(folder).from_pretrained(str(folder), local_files_only=True)
         except (OSError, ValueError) as err:
             raise BackboneUnavailable(
                 f"{folder}: cannot load a tokenizer ({err}); "
@@ -311,3 +309,26 @@ def _sentence_ranges(words: Sequence[Word], starts: Sequence[int]) -> list[tuple
             boundary = next(pending, None)
     return ranges
 
+
+def tokenizer_class(folder: str | Path) -> Any:
+    """The class ``AutoTokenizer`` would load ``folder`` with, imported without ``AutoTokenizer`` where possible.
+
+    For PhoBERT's tokenizer (it has no fast version, so ``AutoTokenizer``
+    picks ``PhobertTokenizer`` itself) the class is imported directly:
+    importing ``AutoTokenizer`` pulls in the model-config machinery and with
+    it PyTorch, 1.2 s more at the start of every predicting process (each
+    worker, each Ray actor) where PyTorch is installed, even for an ONNX
+    bundle.  Any other tokenizer, or an unreadable config, goes through
+    ``AutoTokenizer``, which also gives the errors.
+    """
+    try:
+        config = json.loads((Path(folder) / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    if isinstance(config, dict) and config.get("tokenizer_class") == "PhobertTokenizer":
+        from transformers import PhobertTokenizer
+
+        return PhobertTokenizer
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer

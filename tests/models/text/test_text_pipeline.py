@@ -256,3 +256,37 @@ def test_commands_are_registered_with_the_xdd_dispatcher() -> None:
     text_cli.add_commands(parser.add_subparsers())
     args = parser.parse_args(["check-alignment", "c.jsonl", "--model", "m", "--json"])
     assert args.func is text_cli.run_check_alignment and args.json
+
+
+def test_a_phobert_folder_gets_autotokenizer_s_tokenizer_without_autotokenizer(tiny_model_dir, tmp_path) -> None:
+    from transformers import AutoTokenizer, PhobertTokenizer
+    from xdd.models.text.pipeline import tokenizer_class
+
+    assert tokenizer_class(tiny_model_dir) is PhobertTokenizer
+    direct = TextPipeline.from_pretrained(tiny_model_dir).tokenizer
+    auto = AutoTokenizer.from_pretrained(str(tiny_model_dir), local_files_only=True)
+    assert type(direct) is type(auto)
+    paragraphs = [p for doc in read_documents(REPO / "data" / "annotations") for p in doc.text.split("\n")][:40]
+    assert direct(paragraphs)["input_ids"] == auto(paragraphs)["input_ids"]
+    assert (direct.model_max_length, direct.all_special_ids) == (auto.model_max_length, auto.all_special_ids)
+    other = tmp_path / "other"
+    other.mkdir()
+    assert tokenizer_class(other) is AutoTokenizer  # no config: AutoTokenizer decides (and reports)
+    (other / "tokenizer_config.json").write_text('{"tokenizer_class": "BertTokenizer"}', encoding="utf-8")
+    assert tokenizer_class(other) is AutoTokenizer  # it would pick the fast class: not ours to guess
+    (other / "tokenizer_config.json").write_text("{not json", encoding="utf-8")
+    assert tokenizer_class(other) is AutoTokenizer
+
+
+def test_loading_an_onnx_bundle_does_not_import_torch(tiny_bundle_dir) -> None:
+    """Where PyTorch is installed, an ONNX bundle's predicting process still starts without it (1.2 s)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom xdd.models.predict.predictor import Predictor\n"
+        f"Predictor.load({str(tiny_bundle_dir)!r}, backend='onnx').predict(['Bí thư Tỉnh ủy Cao Bằng dự hội nghị.'])\n"
+        "print(sorted(m for m in ('torch', 'transformers.configuration_utils') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
