@@ -247,7 +247,6 @@ def test_segments_and_order_hold_each_document_once():
         list(ray_engine.in_order([{"index": 0}, {"index": 1}], 3))
 
 
-
 @pytest.mark.ray
 def test_each_batch_reaches_the_driver_as_soon_as_it_is_done(ray_instance, tmp_path):
     """The second batch waits for a file the driver writes only once it holds the first batch's rows.
