@@ -40,7 +40,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                            "measure are marked SKIPPED")
     mode.add_argument("--check", action="store_true",
                       help="every target with the least work that keeps it stable: 2 documents in 3 rounds, "
-                           "scaling on 10 / 40 documents, the full run's training epoch")
+                           "scaling on 10 / 40 documents in 3 rounds, the full run's training epoch")
     mode.add_argument("--profile", nargs="?", const="onnx", choices=PROFILE_BACKENDS, metavar="BACKEND",
                       help="only profile one `xdd predict --backend BACKEND` run (default onnx) over the bench "
                            "texts: seconds per stage (load, read, normalise, segment, align, window, forward, "

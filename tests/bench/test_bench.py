@@ -185,11 +185,11 @@ class FakePipe:
         return texts
 
 
-def test_calibration_picks_the_fastest_size_of_two_sweeps_on_windows_spread_over_the_texts(monkeypatch):
+def test_calibration_times_again_on_the_way_down_only_the_sizes_near_the_fastest(monkeypatch):
     from xdd.bench import inference
 
     pipe = FakePipe({1: 3.0, 4: 2.0, 8: 1.5, 16: 1.5, 32: 1.9})
-    first_time = {1: 9.0, 4: 9.0}  # the first sweep meets new shapes: slower
+    first_time = {1: 9.0, 4: 2.2}  # the first sweep meets new shapes: slower
 
     def timed(work):
         work()
@@ -199,8 +199,10 @@ def test_calibration_picks_the_fastest_size_of_two_sweeps_on_windows_spread_over
     monkeypatch.setattr(inference, "timed", timed)
     chosen = inference.calibrate(pipe, [f"w{k}" for k in range(10)], [1, 4, 8, 16, 32], windows=3)
     assert chosen["best"] == 8  # 8 and 16 tie: the smaller
-    assert chosen["seconds"] == {"1": 3.0, "4": 2.0, "8": 1.5, "16": 1.5, "32": 1.9} and chosen["windows"] == 3
-    assert [size for _, size in pipe.calls] == [1, 4, 8, 16, 32, 32, 16, 8, 4, 1]
+    # 1 took 9.0 s on the way up, over 1.5 x the fastest (1.5 s): not timed again, its first time stands
+    assert chosen["seconds"] == {"1": 9.0, "4": 2.0, "8": 1.5, "16": 1.5, "32": 1.9} and chosen["windows"] == 3
+    assert chosen["timed_twice"] == [4, 8, 16, 32]
+    assert [size for _, size in pipe.calls] == [1, 4, 8, 16, 32, 32, 16, 8, 4]
     assert pipe.calls[0][0] == ["w0", "w3", "w6"]
 
 
@@ -243,8 +245,8 @@ def test_check_mode_gives_every_target_its_least_stable_work():
     check = BenchSettings(corpus=CORPUS, work=CORPUS, threads=2, train_batch_size=8).check()
     assert check.scaling and check.training and check.trained_agreement and check.rounds == 3
     assert not check.tutorial_script  # no target needs it
-    assert check.scaling_documents == MIN_SCALING_DOCUMENTS
     full = BenchSettings(corpus=CORPUS, work=CORPUS, threads=2, train_batch_size=8)
+    assert check.scaling_documents == MIN_SCALING_DOCUMENTS and check.scaling_rounds == full.scaling_rounds == 3
     assert check.train_windows == full.train_windows >= MIN_TRAINING_STEPS * 8  # the full run's epoch
 
 
