@@ -93,11 +93,12 @@ def calibrate(pipe: Callable[..., Any], texts: Sequence[str], candidates: Sequen
     The windows are spread evenly over the texts, so their lengths are those
     of the whole set.  Every candidate is timed in a sweep up the sizes; those
     within :data:`RETIME_WITHIN` of the fastest are timed again on the way
-    back down, and a candidate's faster time counts: neither the first size
-    timed (which meets every new input shape first) nor the last is favoured.
-    A size that far behind cannot win on a second try; timing it twice was
-    half of the calibration's minute or two on two cores (the pipelines pad a
-    batch to its longest window, so 8 to 32 took 1.5-2x the time of batch 1).
+    back down, and a candidate's faster time counts, so among those neither
+    the first size timed (which meets every new input shape first) nor the
+    last is favoured; a size is left with one time only when it was that far
+    behind.  Timing such sizes twice was about a third of the calibration's
+    2.3 minutes on two cores (the pipelines pad a batch to its longest
+    window, so 8 to 32 took 1.5-2x the time of batch 1; warm-up is at batch 1).
     """
     subset = list(texts[:: max(1, len(texts) // windows)][:windows])
     seconds = {size: timed(lambda: pipe(subset, batch_size=size))[0] for size in candidates}
