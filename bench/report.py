@@ -88,7 +88,7 @@ def render(report: dict[str, Any], markdown: bool = False) -> str:
         f"Inference: {w['documents']} documents, {w['paragraphs']} paragraphs, {w['windows']} windows, "
         f"{w['tokens']} tokens; {report['limit']['threads']} threads; {settings['rounds']} interleaved round(s), "
         f"figures per round then median [min–max]; matmul limit {show(report['limit']['matmul_gflops'], '.1f')} "
-        "GFLOP/s, measured in every round; other processes kept up to "
+        f"GFLOP/s, measured in every round ({_limit_libraries(report['limit'])}); other processes kept up to "
         f"{_busiest(report):.2f} cores busy during a timed pass (rerun when that is not near 0)",
         table(*_inference_rows(report)),
         "Ours against each peer: times faster per round, median [min–max] (ours always does both tasks)",
@@ -122,6 +122,11 @@ def show(figure: Figure, spec: str = ".2f", unit: str = "") -> str:
         return f"{figure:{spec}}{unit}"
     text = f"{figure['median']:{spec}}{unit}"
     return text if len(figure["rounds"]) == 1 else f"{text} [{figure['min']:{spec}}–{figure['max']:{spec}}]"
+
+
+def _limit_libraries(limit: dict[str, Any]) -> str:
+    """Each library's matmul GFLOP/s: the limit is the faster one in each round."""
+    return "the faster of " + ", ".join(f"{name} {show(figure, '.1f')}" for name, figure in limit["by_library"].items())
 
 
 def _busiest(report: dict[str, Any]) -> float:

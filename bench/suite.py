@@ -167,8 +167,9 @@ def _inference(settings: BenchSettings, models, context: dict[str, Any], runner:
     for peer in peers:
         rows[peer].update(agreement_with_torch_fp32=None, batch_size=runs[peer][0]["batch_size"],
                           calibration=runs[peer][0].get("calibration"))  # fmt: skip
-    limit = {"matmul_gflops": spread(limits), "size": settings.matmul_size, "threads": settings.threads,
-             "rounds": limit_rounds}  # fmt: skip
+    by_library = {name: spread([r["by_library"][name] for r in limit_rounds]) for name in limit_rounds[0]["by_library"]}
+    limit = {"matmul_gflops": spread(limits), "by_library": by_library, "size": settings.matmul_size,
+             "threads": settings.threads, "rounds": limit_rounds}  # fmt: skip
     return {"limit": limit, "inference": rows}
 
 

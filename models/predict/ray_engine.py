@@ -107,12 +107,31 @@ class RayCluster:
         with _ordered_and_quiet(ray), redirect_stdout(sys.stderr):
             started = not ray.is_initialized()
             if started:
-                ray.init(**self.init_args())
+                self._init(ray)
             try:
                 yield
             finally:
                 if started:
                     ray.shutdown()
+
+    def _init(self, ray: ModuleType) -> None:
+        """``ray.init``; a cluster that is not reached, or that refuses this driver's token, is one line of remedies.
+
+        Ray reports a wrong token as the ConnectionError of a cluster it
+        could not reach (after about 20 s of retries), so the message names
+        both causes; a token missing where RAY_AUTH_MODE=token is Ray's
+        AuthenticationError, whose first sentence is kept.
+        """
+        try:
+            ray.init(**self.init_args())
+        except (ConnectionError, ray.exceptions.AuthenticationError) as err:
+            if not self.address:
+                raise
+            detail = f" ({str(err).split('. ')[0]})" if isinstance(err, ray.exceptions.AuthenticationError) else ""
+            raise XddError(
+                f"cannot connect to the Ray cluster at {self.address}{detail}: is `ray start --head` running there, "
+                "and, if the cluster uses RAY_AUTH_MODE=token, is RAY_AUTH_TOKEN in this shell the head's?"
+            ) from None
 
 
 @contextmanager

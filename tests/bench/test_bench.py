@@ -153,6 +153,16 @@ def test_the_share_of_the_limit_is_taken_against_the_same_rounds_limit(small_rep
     assert row["fraction_of_limit"]["rounds"] == pytest.approx(expected)
 
 
+def test_the_limit_is_the_faster_library_of_each_round(small_report):
+    limit = small_report["limit"]
+    assert set(limit["by_library"]) == {"torch", "onnxruntime"}
+    for measured in limit["rounds"]:
+        assert measured["gflops"] == max(measured["by_library"].values()) > 0
+        assert measured["by_library"][measured["library"]] == measured["gflops"]
+    assert limit["matmul_gflops"]["rounds"] == [r["gflops"] for r in limit["rounds"]]
+    assert limit["by_library"]["onnxruntime"]["rounds"] == [r["by_library"]["onnxruntime"] for r in limit["rounds"]]
+
+
 def test_the_best_batch_size_row_uses_the_calibrated_sizes(small_report):
     best = small_report["inference"]["hf_pipeline_best"]
     windows = min(8, small_report["workload"]["windows"])  # calibration_windows = 8

@@ -91,4 +91,5 @@ def test_the_report_prints_every_peer_the_calibration_and_the_skipped_targets(sm
         assert peer in printed
     assert "seconds by batch size" in printed and "SKIPPED: N = 1 documents" in printed
     assert "cores busy during a timed pass" in printed
+    assert "measured in every round (the faster of torch " in printed and ", onnxruntime " in printed
     assert "| ours | peer | both tasks |" in render(small_report, markdown=True)

@@ -4,7 +4,10 @@ Tests marked ``ray`` share one local Ray instance with 2 CPUs on 127.0.0.1
 (the ``ray_instance`` fixture), stopped when the module ends; the CLI uses an
 instance that is already running instead of starting its own.  The driver-kill
 test starts the CLI as a subprocess with its own instance, in its own process
-group, and kills that group at the end.  Run them with ``pytest -m ray``.
+group, and kills that group at the end.  The multi-node recipe runs
+``ray_cluster_recipe.sh`` in new namespaces (``unshare``): its ``ray start``
+nodes listen on every interface of a network that has only loopback, and
+the kernel ends them with the script.  Run them with ``pytest -m ray``.
 """
 
 from __future__ import annotations
@@ -179,6 +182,51 @@ def test_a_killed_driver_resumes_with_each_input_exactly_once(ray_instance, base
     reference = tmp_path / "local.jsonl"
     assert predict(baseline_bundle_dir, [inputs], reference) == 0
     assert out.read_bytes() == reference.read_bytes()
+
+
+# The recipe runs as PID 1 of new user, network, PID and mount namespaces: only loopback, its own `ray stop`.
+NAMESPACES = ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--mount-proc", "--kill-child"]
+REQUIRE_NAMESPACES = "XDD_REQUIRE_NAMESPACES"
+
+
+def namespaces() -> list[str]:
+    """The ``unshare`` prefix; skip where namespaces are not allowed, unless XDD_REQUIRE_NAMESPACES=1 (CI) fails."""
+    probe = subprocess.run([*NAMESPACES, "true"], capture_output=True, text=True)
+    if probe.returncode == 0:
+        return NAMESPACES
+    reason = f"unshare cannot create namespaces here ({probe.stderr.strip()})"
+    if os.environ.get(REQUIRE_NAMESPACES) == "1":
+        pytest.fail(f"{REQUIRE_NAMESPACES}=1 but {reason}")
+    pytest.skip(f"{reason}; {REQUIRE_NAMESPACES}=1 makes this fail")
+
+
+@pytest.mark.ray
+@pytest.mark.timeout(300)
+def test_the_multi_node_recipe_with_token_auth_writes_what_the_local_engine_writes(
+    baseline_bundle_dir, model_corpus_path, tmp_path
+):
+    """docs/inference.md's `ray start` recipe on one machine: a head with no CPUs, two 1-CPU nodes, --address."""
+    inputs = tmp_path / "in.jsonl"
+    write_jsonl(inputs, articles(model_corpus_path, 40))
+    local = tmp_path / "local.jsonl"
+    assert predict(baseline_bundle_dir, [inputs], local) == 0
+    out = tmp_path / "cluster"
+    out.mkdir()
+    recipe = Path(__file__).with_name("ray_cluster_recipe.sh")
+    run = subprocess.run([*namespaces(), "bash", str(recipe), str(Path(sys.executable).parent), str(baseline_bundle_dir),
+                          str(inputs), str(out)], capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert (out / "predictions.jsonl").read_bytes() == local.read_bytes()
+    placement = json.loads((out / "placement.json").read_text())
+    nodes, workers = placement["nodes"], placement["workers"]
+    assert sorted((node["head"], node["cpus"]) for node in nodes.values()) == [(False, 1), (False, 1), (True, 0)]
+    assert len(workers) == 2 and {nodes[node]["head"] for node in set(workers)} == {False} and len(set(workers)) == 2
+    for name, reason in (("wrong-token", ""), ("no-token", " (Token authentication is enabled but no authentication "
+                                                        "token was found)")):  # fmt: skip
+        assert (out / f"{name}.rc").read_text().strip() == "2", name
+        refused = (out / f"{name}.stderr").read_text().strip().splitlines()[-1]
+        assert refused.startswith(f"xdd: error: cannot connect to the Ray cluster at 127.0.0.1:6379{reason}: "), refused
+        assert refused.endswith("is RAY_AUTH_TOKEN in this shell the head's?"), refused
 
 
 def _kill_group(pgid: int) -> None:
