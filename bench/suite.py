@@ -245,17 +245,22 @@ def _training(settings: BenchSettings, models, context: dict[str, Any], runner: 
 
 
 def machine() -> dict[str, Any]:
-    """The CPU, core count, GPU (if any) and the versions that shape the figures."""
+    """The CPU, core count, GPU (if any) and the versions that shape the figures.
+
+    ``cpu_family``/``cpu_model`` too: a VM may call every AMD CPU "AMD EPYC",
+    and which matmul library is the fastest differed between two of them.
+    """
     import importlib.metadata
     import platform
 
     import torch
 
-    cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")),
-               platform.processor() or platform.machine())  # fmt: skip
+    field = {key.strip(): value.strip() for key, value in (line.split(":", 1) for line in _cpuinfo() if ":" in line)}
+    cpu = field.get("model name") or platform.processor() or platform.machine()
     versions = {name: importlib.metadata.version(name) for name in ("torch", "transformers", "onnxruntime")}
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu, "python": platform.python_version(), **versions}
+    return {"cpu": cpu, "cpu_family": field.get("cpu family"), "cpu_model": field.get("model"), "cores": os.cpu_count(),
+            "gpu": gpu, "python": platform.python_version(), **versions}  # fmt: skip
 
 
 def _cpuinfo() -> list[str]:

@@ -26,7 +26,8 @@ The unfused trace is written to a temporary folder and never kept: nothing
 reads it, since the fused graph is itself checked against PyTorch.  It is
 shipped instead only when the optimiser is missing, raises, or writes a graph
 ONNX Runtime cannot load: a warning is logged and the reason recorded in the
-:class:`GraphReport`, because a slower graph is better than no ONNX bundle.
+:class:`GraphReport`, because a graph without the fusions is better than no ONNX
+bundle (it is as exact; whether it is slower depends on the CPU, docs/performance.md).
 
 **int8.** ONNX Runtime's dynamic quantisation (weights int8, activations
 quantised on the fly) of the optimised graph: MatMul becomes MatMulInteger and
@@ -74,7 +75,7 @@ class GraphReport:
     def summary(self) -> str:
         """One line for logs and the model card."""
         if not self.optimized:
-            return f"UNFUSED graph, slower: ONNX Runtime's optimiser failed ({self.fallback_reason})"
+            return f"UNFUSED graph: ONNX Runtime's optimiser failed ({self.fallback_reason})"
         fused = ", ".join(f"{op} ×{n}" for op, n in self.fused_operators.items()) or "nothing"
         missing = f"; NOT fused: {', '.join(self.missing_fusions)}" if self.missing_fusions else ""
         return f"graph optimised by ONNX Runtime's transformer optimiser (fused: {fused}{missing})"
@@ -121,13 +122,13 @@ def optimize_onnx(source: str | Path, target: str | Path, num_heads: int, hidden
         fused = _fuse(Path(source), Path(target), num_heads, hidden_size)
     except Exception as err:  # the optimiser raises anything (AssertionError, KeyError, onnx errors)
         reason = f"{type(err).__name__}: {err}"
-        log.warning("ONNX graph optimisation failed (%s); shipping the unfused graph, which is slower", reason)
+        log.warning("ONNX graph optimisation failed (%s); shipping the unfused graph (as exact, without the fusions)", reason)
         shutil.copyfile(source, target)
         return GraphReport(optimized=False, optimizer=optimizer, fallback_reason=reason)
     missing = [kind for kind, ops in EXPECTED_FUSIONS.items() if not any(fused.get(op) for op in ops)]
     report = GraphReport(optimized=True, optimizer=optimizer, fused_operators=fused, missing_fusions=missing)
     if missing:
-        log.warning("ONNX Runtime's optimiser did not fuse %s: the graph works but is slower", ", ".join(missing))
+        log.warning("ONNX Runtime's optimiser did not fuse %s: the graph works without those fusions", ", ".join(missing))
     log.info("ONNX %s", report.summary())
     return report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from support import FIXTURES_DIR
@@ -161,6 +162,14 @@ def test_the_limit_is_the_faster_library_of_each_round(small_report):
         assert measured["by_library"][measured["library"]] == measured["gflops"]
     assert limit["matmul_gflops"]["rounds"] == [r["gflops"] for r in limit["rounds"]]
     assert limit["by_library"]["onnxruntime"]["rounds"] == [r["by_library"]["onnxruntime"] for r in limit["rounds"]]
+
+
+def test_the_machine_is_named_with_its_cpu_family_beside_the_model_name():
+    from xdd.bench.suite import machine
+
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
+    family = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("cpu family")), None)
+    assert machine()["cpu_family"] == family and machine()["cores"] >= 1
 
 
 def test_the_best_batch_size_row_uses_the_calibrated_sizes(small_report):
