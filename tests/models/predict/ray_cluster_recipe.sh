@@ -3,7 +3,7 @@
 # authentication, a head started with `ray start --head --num-cpus 0`, two worker nodes of
 # 1 CPU each joined with `ray start --address`, and `xdd predict --engine ray --address`.
 #
-# Run it as PID 1 of its own namespaces (tests/models/predict/test_ray_cluster.py does):
+# Run it as PID 1 of its own namespaces (tests/models/predict/test_ray_engine.py does):
 #   unshare --user --map-root-user --net --pid --fork --mount-proc --kill-child bash THIS ...
 # The network namespace holds only the loopback interface, so the servers that `ray start`
 # opens on every interface (*:PORT) cannot be reached from outside; the PID namespace makes
