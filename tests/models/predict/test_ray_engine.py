@@ -206,6 +206,8 @@ def test_the_multi_node_recipe_with_token_auth_writes_what_the_local_engine_writ
     baseline_bundle_dir, model_corpus_path, tmp_path
 ):
     """docs/inference.md's `ray start` recipe on one machine: a head with no CPUs, two 1-CPU nodes, --address."""
+    from xdd.models.predict.ray_engine import LOOPBACK_ENV
+
     inputs = tmp_path / "in.jsonl"
     write_jsonl(inputs, articles(model_corpus_path, 40))
     local = tmp_path / "local.jsonl"
@@ -213,8 +215,10 @@ def test_the_multi_node_recipe_with_token_auth_writes_what_the_local_engine_writ
     out = tmp_path / "cluster"
     out.mkdir()
     recipe = Path(__file__).with_name("ray_cluster_recipe.sh")
+    # A user's shell: without the loopback setting the ray_instance fixture may have set (it refuses a second node).
+    env = {name: value for name, value in os.environ.items() if name != LOOPBACK_ENV}
     run = subprocess.run([*namespaces(), "bash", str(recipe), str(Path(sys.executable).parent), str(baseline_bundle_dir),
-                          str(inputs), str(out)], capture_output=True, text=True, timeout=240)  # fmt: skip
+                          str(inputs), str(out)], capture_output=True, text=True, timeout=240, env=env)  # fmt: skip
     assert run.returncode == 0, run.stderr[-4000:]
     assert (out / "predictions.jsonl").read_bytes() == local.read_bytes()
     placement = json.loads((out / "placement.json").read_text())
