@@ -46,6 +46,8 @@ MISSING_RAY = "--engine ray needs Ray, which is not installed; install the extra
 KILL_ONCE_ENV = "XDD_RAY_TEST_KILL_ONCE"  # tests only: see _kill_once_if_asked
 LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray's node address is 127.0.0.1 (read when ray is imported)
 QUIET_LOGGERS = {"ray.data": logging.WARNING, "ray.data._internal.progress": logging.ERROR}
+AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+AUTH_ON_BY_DEFAULT = "Token authentication is enabled for this Ray cluster"  # Ray >= 2.52, RAY_AUTH_MODE unset
 # One Dataset per segment of the input: the driver holds at most this much text at a time.
 SEGMENT_DOCS = 20_000
 SEGMENT_CHARS = 200_000_000
@@ -138,7 +140,11 @@ class RayCluster:
 def _ordered_and_quiet(ray: ModuleType) -> Iterator[None]:
     """Datasets created inside keep their input order; Ray Data logs warnings only (restored on the way out).
 
-    Its progress bars are off, and so is the one warning that says so.
+    Its progress bars are off, and so is the one warning that says so.  So
+    is Ray's notice, on every start of a local instance, that it turned
+    token authentication on by default: that instance listens on 127.0.0.1
+    for one run.  Ray's other authentication warnings (a cluster started
+    with it disabled) still reach stderr.
     """
     context = ray.data.DataContext.get_current()
     levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
@@ -146,12 +152,18 @@ def _ordered_and_quiet(ray: ModuleType) -> Iterator[None]:
     context.execution_options.preserve_order, context.enable_progress_bars = True, False
     for name, level in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
+    logging.getLogger(AUTH_LOGGER).addFilter(_not_auth_on_by_default)
     try:
         yield
     finally:
         context.execution_options.preserve_order, context.enable_progress_bars = saved
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+        logging.getLogger(AUTH_LOGGER).removeFilter(_not_auth_on_by_default)
+
+
+def _not_auth_on_by_default(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(AUTH_ON_BY_DEFAULT)
 
 
 # --- the workers ---------------------------------------------------------------

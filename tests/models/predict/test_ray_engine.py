@@ -13,6 +13,7 @@ the kernel ends them with the script.  Run them with ``pytest -m ray``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -256,6 +257,27 @@ def test_predict_dataset_adds_the_predictor_s_answers_as_columns(ray_instance, b
     for name, values in expected.items():
         assert [json.loads(json.dumps(row[name])) for row in rows] == values, name
     assert any(rows[n]["entities"] for n in range(len(texts))) and not rows[-1]["entities"]
+
+
+@pytest.mark.ray
+def test_ray_s_notice_that_token_auth_is_on_by_default_is_dropped_and_its_other_warnings_kept():
+    from ray._private.authentication import authentication_token_setup as auth
+    from xdd.models.predict.ray_engine import AUTH_LOGGER, _ordered_and_quiet, import_ray
+
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger(AUTH_LOGGER)
+    logger.addHandler(handler)
+    try:
+        with _ordered_and_quiet(import_ray()):
+            auth._warn_token_auth_enabled()  # what ray.init logs for a local instance, RAY_AUTH_MODE unset
+            auth._warn_token_auth_disabled()
+        auth._warn_token_auth_enabled()  # outside a run: Ray's own, untouched
+    finally:
+        logger.removeHandler(handler)
+    assert [message.split(".")[0] for message in seen] == [
+        "Token authentication is disabled for this Ray cluster", "Token authentication is enabled for this Ray cluster"]
 
 
 def test_the_ray_engine_without_ray_names_the_extra_to_install(monkeypatch, tmp_path, capsys):
