@@ -66,6 +66,7 @@ def matmul_row(spec: dict[str, Any]) -> Measure:
     onnx_fp32 end to end reach 134 % of "the limit".
     """
     from xdd.bench.flops import matmul_flops
+    from xdd.bench.inference import timed
 
     n = spec.get("size", MATMUL_SIZE)
     calls = {"torch": _torch_matmul(n), "onnxruntime": _onnxruntime_matmul(n, spec["threads"])}
@@ -73,19 +74,13 @@ def matmul_row(spec: dict[str, Any]) -> Measure:
         call()  # warm-up: first-call allocations and thread pools
 
     def measure() -> dict[str, Any]:
-        seconds = {name: min(_seconds(call) for _ in range(MATMUL_REPEAT)) for name, call in calls.items()}
+        seconds = {name: min(timed(call)[0] for _ in range(MATMUL_REPEAT)) for name, call in calls.items()}
         by_library = {name: matmul_flops(n) / s / 1e9 for name, s in seconds.items()}
         fastest = max(by_library, key=by_library.__getitem__)
         return {"size": n, "seconds": seconds[fastest], "gflops": by_library[fastest], "library": fastest,
                 "by_library": by_library}  # fmt: skip
 
     return measure
-
-
-def _seconds(call: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    call()
-    return time.perf_counter() - began
 
 
 def _torch_matmul(n: int) -> Callable[[], object]:

@@ -122,7 +122,8 @@ def optimize_onnx(source: str | Path, target: str | Path, num_heads: int, hidden
         fused = _fuse(Path(source), Path(target), num_heads, hidden_size)
     except Exception as err:  # the optimiser raises anything (AssertionError, KeyError, onnx errors)
         reason = f"{type(err).__name__}: {err}"
-        log.warning("ONNX graph optimisation failed (%s); shipping the unfused graph (as exact, without the fusions)", reason)
+        log.warning("ONNX graph optimisation failed (%s); shipping the unfused graph (as exact, without the fusions)",
+                    reason)
         shutil.copyfile(source, target)
         return GraphReport(optimized=False, optimizer=optimizer, fallback_reason=reason)
     missing = [kind for kind, ops in EXPECTED_FUSIONS.items() if not any(fused.get(op) for op in ops)]
