@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -51,6 +52,7 @@ AUTH_ON_BY_DEFAULT = "Token authentication is enabled for this Ray cluster"  # R
 # One Dataset per segment of the input: the driver holds at most this much text at a time.
 SEGMENT_DOCS = 20_000
 SEGMENT_CHARS = 200_000_000
+PROBE_SECONDS = 10  # how long --address may take to accept a TCP connection before the run stops
 
 
 # --- Ray, imported on first use -------------------------------------------------
@@ -119,11 +121,14 @@ class RayCluster:
     def _init(self, ray: ModuleType) -> None:
         """``ray.init``; a cluster that is not reached, or that refuses this driver's token, is one line of remedies.
 
-        Ray reports a wrong token as the ConnectionError of a cluster it
-        could not reach (after about 20 s of retries), so the message names
-        both causes; a token missing where RAY_AUTH_MODE=token is Ray's
+        An address where nothing listens stops first, at :func:`probe`.  Ray
+        reports a wrong token as the ConnectionError of a cluster it could
+        not reach (after about 20 s of retries), so the message names both
+        causes; a token missing where RAY_AUTH_MODE=token is Ray's
         AuthenticationError, whose first sentence is kept.
         """
+        if self.address:
+            probe(self.address)
         try:
             ray.init(**self.init_args())
         except (ConnectionError, ray.exceptions.AuthenticationError) as err:
@@ -134,6 +139,25 @@ class RayCluster:
                 f"cannot connect to the Ray cluster at {self.address}{detail}: is `ray start --head` running there, "
                 "and, if the cluster uses RAY_AUTH_MODE=token, is RAY_AUTH_TOKEN in this shell the head's?"
             ) from None
+
+
+def probe(address: str, seconds: float = PROBE_SECONDS) -> None:
+    """Stop with one line unless something accepts a TCP connection at ``address``'s host and port.
+
+    Ray itself retries a cluster address where nothing listens without end
+    (over 5 minutes here, a C++ warning every few seconds), so a mistyped
+    address or port would hang the run.  Addresses without a port ("auto",
+    a bare host) are left to Ray.
+    """
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except OSError as err:
+        reason = err.strerror or str(err) or type(err).__name__
+        raise XddError(f"cannot connect to the Ray cluster at {address}: nothing answers at {host}:{port} ({reason}); "
+                       "is `ray start --head` running there, with this port (`--port`, 6379 by default)?") from None
 
 
 @contextmanager

@@ -16,8 +16,10 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -302,6 +304,52 @@ def test_ray_options_that_cannot_work_stop_the_run_with_one_line(tmp_path, capsy
     assert predict(tmp_path / "bundle", [source], tmp_path / "out.jsonl", *options) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert message in line
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        return free.getsockname()[1]
+
+
+def test_the_address_probe_passes_a_listening_port_and_names_what_does_not_answer():
+    from xdd.models.errors import XddError
+    from xdd.models.predict.ray_engine import probe
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        probe(f"127.0.0.1:{server.getsockname()[1]}")
+        probe(f"ray://127.0.0.1:{server.getsockname()[1]}")  # Ray Client's form
+    probe("auto")  # no port: Ray finds the cluster itself
+    port = closed_port()
+    with pytest.raises(XddError, match=rf"at 127\.0\.0\.1:{port}: nothing answers at 127\.0\.0\.1:{port} "
+                                       r"\(Connection refused\); is `ray start --head` running there"):  # fmt: skip
+        probe(f"127.0.0.1:{port}")
+    with pytest.raises(XddError, match=r"nothing answers at no-such-host\.invalid:6379 \("):
+        probe("no-such-host.invalid:6379")
+
+
+@pytest.mark.ray
+@pytest.mark.timeout(120)
+def test_an_address_where_nothing_listens_stops_the_run_at_once_with_one_line(baseline_bundle_dir, tmp_path):
+    """Ray alone retries such an address for over 5 minutes; the driver (a process without Ray running) stops."""
+    source = tmp_path / "a.txt"
+    source.write_text("Cao Lộc", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    address = f"127.0.0.1:{closed_port()}"
+    argv = ["predict", "--model", str(baseline_bundle_dir), str(source), "--output", str(out), "--quiet",
+            "--engine", "ray", "--address", address]  # fmt: skip
+    began = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "xdd.training.cli", *argv], cwd=ROOT, capture_output=True, text=True,
+                         timeout=100)  # fmt: skip
+    assert time.monotonic() - began < 60, "the driver waited on Ray's retries"
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.splitlines() == [f"xdd: error: cannot connect to the Ray cluster at {address}: nothing answers "
+                                       f"at {address} (Connection refused); is `ray start --head` running there, "
+                                       "with this port (`--port`, 6379 by default)?"]  # fmt: skip
+    assert not out.exists()
 
 
 def test_segments_and_order_hold_each_document_once():

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Ray's overhead on one machine, end to end: the local engine against `xdd predict --engine ray`
+# with the instance it starts and stops itself, and against an instance already running
+# (`ray start --head` once, then `--address`), in interleaved rounds.  docs/performance.md.
+#
+# Run it as PID 1 of its own namespaces, so the head `ray start` opens on every interface is
+# reachable on loopback only and `ray stop` ends only this instance:
+#   unshare --user --map-root-user --net --pid --fork --mount-proc --kill-child \
+#       bash bench/ray_overhead.sh BUNDLE INPUT.jsonl [ROUNDS]
+# with `xdd`, `ray` and `python` on PATH.  Prints, per run: the UTC time, the variant, the wall
+# time (process start to exit), the summary line's first-batch time and steady rate, and the
+# first 12 hex digits of the output's SHA-256 (every variant must write the same file).
+set -euo pipefail
+bundle=$1 input=$2 rounds=${3:-2}
+
+ip link set lo up
+export RAY_AUTH_MODE=token RAY_AUTH_TOKEN
+RAY_AUTH_TOKEN=$(python -c "import secrets; print(secrets.token_hex(32))")
+temp=$(mktemp -d /tmp/xdd-ray.XXXXXX)  # short: Ray's Unix sockets live under it
+trap 'ray stop --force >/dev/null 2>&1 || true; rm -rf "$temp"' EXIT
+out="$temp/out.jsonl"
+
+timed() {  # timed NAME OPTIONS...: one xdd predict run, one line
+    local name=$1 began ended summary
+    shift
+    began=$(date +%s.%N)
+    summary=$(xdd predict --model "$bundle" "$input" --output "$out" --overwrite "$@" 2>&1 >/dev/null | tr '\r' '\n' |
+        grep -o 'first batch after .*' || true)
+    ended=$(date +%s.%N)
+    printf '%s  %-22s %6.1f s  %-45s %s\n' "$(date -u +%T)" "$name" "$(echo "$ended - $began" | bc)" \
+        "${summary:-(no summary line)}" "$(sha256sum "$out" | cut -c1-12)"
+}
+
+for _ in $(seq "$rounds"); do
+    timed local
+    timed "ray, own instance 1x1" --engine ray --workers 1 --cpus-per-worker 1
+    timed "ray, own instance 2x1" --engine ray --workers 2 --cpus-per-worker 1
+done
+ray start --head --port 6379 --num-cpus 2 --include-dashboard false --temp-dir "$temp" --disable-usage-stats \
+    >/dev/null 2>&1
+for _ in $(seq "$rounds"); do
+    timed "local (head running)"
+    timed "ray, running head 1x1" --engine ray --address 127.0.0.1:6379 --workers 1 --cpus-per-worker 1
+    timed "ray, running head 2x1" --engine ray --address 127.0.0.1:6379 --workers 2 --cpus-per-worker 1
+done
