@@ -236,6 +236,30 @@ def test_the_multi_node_recipe_with_token_auth_writes_what_the_local_engine_writ
         assert refused.endswith("is RAY_AUTH_TOKEN in this shell the head's?"), refused
 
 
+@pytest.mark.ray
+@pytest.mark.timeout(300)
+def test_the_overhead_script_of_the_performance_docs_runs_every_variant_to_the_same_output(
+    baseline_bundle_dir, model_corpus_path, tmp_path
+):
+    """bench/ray_overhead.sh, whose figures docs/performance.md gives: six runs, each timed, one output."""
+    from xdd.models.predict.ray_engine import LOOPBACK_ENV
+
+    inputs = tmp_path / "in.jsonl"
+    write_jsonl(inputs, articles(model_corpus_path, 20))
+    env = {name: value for name, value in os.environ.items() if name != LOOPBACK_ENV}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    script = ROOT / "bench" / "ray_overhead.sh"
+    run = subprocess.run([*namespaces(), "bash", str(script), str(baseline_bundle_dir), str(inputs), "1"],
+                         capture_output=True, text=True, timeout=280, env=env)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-4000:]
+    lines = run.stdout.splitlines()
+    variants = ["local", "ray, own instance 1x1", "ray, own instance 2x1", "local (head running)",
+                "ray, running head 1x1", "ray, running head 2x1"]  # fmt: skip
+    assert [line[10:32].strip() for line in lines] == variants, run.stdout
+    assert all("first batch after" in line for line in lines), run.stdout
+    assert len({line.split()[-1] for line in lines}) == 1, run.stdout  # the same SHA-256 prefix for every variant
+
+
 def _kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
