@@ -192,6 +192,22 @@ NAMESPACES = ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork"
 REQUIRE_NAMESPACES = "XDD_REQUIRE_NAMESPACES"
 
 
+def run_in_namespaces(script: Path, *args: object) -> str:
+    """``bash SCRIPT ARGS`` in new namespaces, from a user's shell with this venv on PATH; its stdout.
+
+    A user's shell: without the loopback setting the ray_instance fixture
+    may have set (with it, `ray start --address` refuses a second node).
+    """
+    from xdd.models.predict.ray_engine import LOOPBACK_ENV
+
+    env = {name: value for name, value in os.environ.items() if name != LOOPBACK_ENV}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    run = subprocess.run([*namespaces(), "bash", str(script), *map(str, args)], capture_output=True, text=True,
+                         timeout=240, env=env)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-4000:]
+    return run.stdout
+
+
 def namespaces() -> list[str]:
     """The ``unshare`` prefix; skip where namespaces are not allowed, unless XDD_REQUIRE_NAMESPACES=1 (CI) fails."""
     probe = subprocess.run([*NAMESPACES, "true"], capture_output=True, text=True)
@@ -209,8 +225,6 @@ def test_the_multi_node_recipe_with_token_auth_writes_what_the_local_engine_writ
     baseline_bundle_dir, model_corpus_path, tmp_path
 ):
     """docs/inference.md's `ray start` recipe on one machine: a head with no CPUs, two 1-CPU nodes, --address."""
-    from xdd.models.predict.ray_engine import LOOPBACK_ENV
-
     inputs = tmp_path / "in.jsonl"
     write_jsonl(inputs, articles(model_corpus_path, 40))
     local = tmp_path / "local.jsonl"
@@ -218,11 +232,7 @@ def test_the_multi_node_recipe_with_token_auth_writes_what_the_local_engine_writ
     out = tmp_path / "cluster"
     out.mkdir()
     recipe = Path(__file__).with_name("ray_cluster_recipe.sh")
-    # A user's shell: without the loopback setting the ray_instance fixture may have set (it refuses a second node).
-    env = {name: value for name, value in os.environ.items() if name != LOOPBACK_ENV}
-    run = subprocess.run([*namespaces(), "bash", str(recipe), str(Path(sys.executable).parent), str(baseline_bundle_dir),
-                          str(inputs), str(out)], capture_output=True, text=True, timeout=240, env=env)  # fmt: skip
-    assert run.returncode == 0, run.stderr[-4000:]
+    run_in_namespaces(recipe, Path(sys.executable).parent, baseline_bundle_dir, inputs, out)
     assert (out / "predictions.jsonl").read_bytes() == local.read_bytes()
     placement = json.loads((out / "placement.json").read_text())
     nodes, workers = placement["nodes"], placement["workers"]
@@ -242,22 +252,15 @@ def test_the_overhead_script_of_the_performance_docs_runs_every_variant_to_the_s
     baseline_bundle_dir, model_corpus_path, tmp_path
 ):
     """bench/ray_overhead.sh, whose figures docs/performance.md gives: six runs, each timed, one output."""
-    from xdd.models.predict.ray_engine import LOOPBACK_ENV
-
     inputs = tmp_path / "in.jsonl"
     write_jsonl(inputs, articles(model_corpus_path, 20))
-    env = {name: value for name, value in os.environ.items() if name != LOOPBACK_ENV}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    script = ROOT / "bench" / "ray_overhead.sh"
-    run = subprocess.run([*namespaces(), "bash", str(script), str(baseline_bundle_dir), str(inputs), "1"],
-                         capture_output=True, text=True, timeout=280, env=env)  # fmt: skip
-    assert run.returncode == 0, run.stderr[-4000:]
-    lines = run.stdout.splitlines()
+    lines = run_in_namespaces(ROOT / "bench" / "ray_overhead.sh", baseline_bundle_dir, inputs, 1).splitlines()
+    stdout = "\n".join(lines)
     variants = ["local", "ray, own instance 1x1", "ray, own instance 2x1", "local (head running)",
                 "ray, running head 1x1", "ray, running head 2x1"]  # fmt: skip
-    assert [line[10:32].strip() for line in lines] == variants, run.stdout
-    assert all("first batch after" in line for line in lines), run.stdout
-    assert len({line.split()[-1] for line in lines}) == 1, run.stdout  # the same SHA-256 prefix for every variant
+    assert [line[10:32].strip() for line in lines] == variants, stdout
+    assert all("first batch after" in line for line in lines), stdout
+    assert len({line.split()[-1] for line in lines}) == 1, stdout  # the same SHA-256 prefix for every variant
 
 
 def _kill_group(pgid: int) -> None:
