@@ -6,12 +6,15 @@
 # Run it as PID 1 of its own namespaces, so the head `ray start` opens on every interface is
 # reachable on loopback only and `ray stop` ends only this instance:
 #   unshare --user --map-root-user --net --pid --fork --mount-proc --kill-child \
-#       bash bench/ray_overhead.sh BUNDLE INPUT.jsonl [ROUNDS]
-# with `xdd`, `ray` and `python` on PATH.  Prints, per run: the UTC time, the variant, the wall
+#       bash bench/ray_overhead.sh BUNDLE INPUT.jsonl [ROUNDS [OPTION...]]
+# with `xdd`, `ray` and `python` on PATH.  OPTIONs go to every run (`--backend onnx`); WORKERS
+# (default "1 2") are the Ray variants' worker counts, of 1 CPU each.  Prints, per run: the UTC time, the variant, the wall
 # time (process start to exit), the summary line's first-batch time and steady rate, and the
 # first 12 hex digits of the output's SHA-256 (every variant must write the same file).
 set -euo pipefail
 bundle=$1 input=$2 rounds=${3:-2}
+shift $(($# < 3 ? $# : 3))
+options=("$@")
 
 ip link set lo up
 export RAY_AUTH_MODE=token RAY_AUTH_TOKEN
@@ -31,15 +34,20 @@ timed() {  # timed NAME OPTIONS...: one xdd predict run, one line
         "${summary:-(no summary line)}" "$(sha256sum "$out" | cut -c1-12)"
 }
 
+variants() {  # variants LOCAL-NAME RAY-NAME [--address ADDR]: one round
+    local name=$1 ray=$2 workers
+    shift 2
+    timed "$name" "${options[@]}"
+    for workers in ${WORKERS:-1 2}; do
+        timed "ray, $ray ${workers}x1" --engine ray "$@" --workers "$workers" --cpus-per-worker 1 "${options[@]}"
+    done
+}
+
 for _ in $(seq "$rounds"); do
-    timed local
-    timed "ray, own instance 1x1" --engine ray --workers 1 --cpus-per-worker 1
-    timed "ray, own instance 2x1" --engine ray --workers 2 --cpus-per-worker 1
+    variants local "own instance"
 done
 ray start --head --port 6379 --num-cpus 2 --include-dashboard false --temp-dir "$temp" --disable-usage-stats \
     >/dev/null 2>&1
 for _ in $(seq "$rounds"); do
-    timed "local (head running)"
-    timed "ray, running head 1x1" --engine ray --address 127.0.0.1:6379 --workers 1 --cpus-per-worker 1
-    timed "ray, running head 2x1" --engine ray --address 127.0.0.1:6379 --workers 2 --cpus-per-worker 1
+    variants "local (head running)" "running head" --address 127.0.0.1:6379
 done
