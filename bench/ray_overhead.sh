@@ -23,13 +23,15 @@ temp=$(mktemp -d /tmp/xdd-ray.XXXXXX)  # short: Ray's Unix sockets live under it
 trap 'ray stop --force >/dev/null 2>&1 || true; rm -rf "$temp"' EXIT
 out="$temp/out.jsonl"
 
-timed() {  # timed NAME OPTIONS...: one xdd predict run, one line
-    local name=$1 began ended summary
+timed() {  # timed NAME OPTIONS...: one xdd predict run, one line; a failed run stops the script
+    local name=$1 began ended summary log="$temp/run.log"
     shift
+    rm -f "$out"
     began=$(date +%s.%N)
-    summary=$(xdd predict --model "$bundle" "$input" --output "$out" --overwrite "$@" 2>&1 >/dev/null | tr '\r' '\n' |
-        grep -o 'first batch after .*' || true)
+    xdd predict --model "$bundle" "$input" --output "$out" "$@" 2>"$log" >/dev/null ||
+        { echo "$name: xdd predict failed; its last lines:" >&2; tail -n 5 "$log" >&2; exit 1; }
     ended=$(date +%s.%N)
+    summary=$(tr '\r' '\n' <"$log" | grep -o 'first batch after .*' || true)
     printf '%s  %-22s %6.1f s  %-45s %s\n' "$(date -u +%T)" "$name" "$(echo "$ended - $began" | bc)" \
         "${summary:-(no summary line)}" "$(sha256sum "$out" | cut -c1-12)"
 }

@@ -9,13 +9,12 @@
 # opens on every interface (*:PORT) cannot be reached from outside; the PID namespace makes
 # `ray stop` see only this cluster, and the kernel kills whatever is left when this script ends.
 #
-# Usage: ray_cluster_recipe.sh BIN_DIR BUNDLE INPUT OUT_DIR
-#   BIN_DIR: the venv's bin folder (python, ray, xdd).  Writes to OUT_DIR: predictions.jsonl;
+# Usage: ray_cluster_recipe.sh BUNDLE INPUT OUT_DIR, with `xdd`, `ray` and `python` on PATH.
+#   Writes to OUT_DIR: predictions.jsonl;
 #   placement.json (each node's CPUs, and the node each worker ran on); {wrong,no}-token.rc
 #   and .stderr (the same predict from a shell with another token, and with none).
 set -euo pipefail
-bin=$1 bundle=$2 input=$3 out=$4
-export PATH="$bin:$PATH"
+bundle=$1 input=$2 out=$3
 
 ip link set lo up
 export RAY_AUTH_MODE=token RAY_AUTH_TOKEN

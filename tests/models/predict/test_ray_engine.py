@@ -232,7 +232,7 @@ def test_the_multi_node_recipe_with_token_auth_writes_what_the_local_engine_writ
     out = tmp_path / "cluster"
     out.mkdir()
     recipe = Path(__file__).with_name("ray_cluster_recipe.sh")
-    run_in_namespaces(recipe, Path(sys.executable).parent, baseline_bundle_dir, inputs, out)
+    run_in_namespaces(recipe, baseline_bundle_dir, inputs, out)
     assert (out / "predictions.jsonl").read_bytes() == local.read_bytes()
     placement = json.loads((out / "placement.json").read_text())
     nodes, workers = placement["nodes"], placement["workers"]
