@@ -25,6 +25,8 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from xdd.models.allocator import keep_freed_memory
+
 Measure = Callable[[], dict[str, Any]]
 Row = Callable[[dict[str, Any]], Measure]  # loads a row from its spec, returns what measures it once
 
@@ -188,6 +190,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m xdd.bench.rows SPEC.json REPLY_FD", file=sys.stderr)
         return 2
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    keep_freed_memory()  # every row, the peers' included: the allocator as `xdd` runs it, for all (xdd.models.allocator)
     with os.fdopen(int(argv[1]), "w", encoding="utf-8") as replies:
         serve(spec, sys.stdin, replies)
     return 0

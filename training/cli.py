@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 
+from xdd.models.allocator import keep_freed_memory
 from xdd.models.errors import XddError
 
 COMMAND_MODULES = [
@@ -48,6 +49,7 @@ EXTRAS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # training steps and PyTorch forward passes reuse their memory (xdd.models.allocator)
     try:
         return int(args.func(args) or 0)
     except XddError as err:

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from xdd.models.allocator import keep_freed_memory
 from xdd.models.document import Document
 from xdd.models.document.bundle import verify_bundle
 from xdd.models.errors import XddError
@@ -197,8 +198,10 @@ def load_predictor(bundle: str | Path, load: dict[str, Any], threads: int) -> Pr
     """The bundle loaded for a worker that owns ``threads`` cores, so that PyTorch and ONNX Runtime use that many.
 
     Shared by the local engine's worker processes and the Ray actors: several
-    workers each using every core would only fight over them.
+    workers each using every core would only fight over them.  A worker is
+    a process of xdd's own, so it keeps its freed memory as ``xdd`` does.
     """
+    keep_freed_memory()
     predictor = Predictor.load(bundle, threads=threads, **load)
     if predictor.kind == "transformer" and predictor.backend == "torch":
         import torch

@@ -183,7 +183,8 @@ def test_the_best_batch_size_row_uses_the_calibrated_sizes(small_report):
 
 def test_training_with_four_steps_is_judged_and_scaling_on_one_document_is_skipped(small_report):
     training = small_report["training"]
-    assert training["ours"]["steps"] == training["fixed_padding"]["steps"] == 4
+    assert training["ours"]["steps"] == training["fixed_padding"]["steps"] == 4  # of the timed epoch
+    assert training["ours"]["epochs"] == training["fixed_padding"]["epochs"] == "the last of 2"
     assert training["ours"]["real_tokens"] == training["fixed_padding"]["real_tokens"]
     assert training["fixed_padding"]["computed_tokens"] == 256 * training["fixed_padding"]["windows"]
     status = {t["target"].split(" (")[0].split(",")[0]: t["status"] for t in small_report["targets"]}
