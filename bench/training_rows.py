@@ -19,7 +19,7 @@ back-ends and evaluation are off, so the timing is the training loop itself.
 Each row trains :data:`EPOCHS` epochs and times the last one only, as the
 inference rows time nothing before a warm-up call: the first step at a
 batch's largest shape takes several seconds more than the same step again
-(10.3 s against 4.2 s for the forward pass of a 16 x 242 batch,
+(14.4 s against 8.0 s for ours' batch of 16 windows of 242 tokens,
 docs/performance.md), the memory of the activations being touched for the
 first time.  That cost is paid once per run, however long the run; in one
 epoch of 6 steps it fell on ours' one long batch and on fixed padding's

@@ -8,10 +8,10 @@ activations and gradients are such blocks, freed and asked for again at
 every forward pass and every training step, so each step page-faults
 hundreds of megabytes back in, zero-filled by the kernel.  Raising both
 thresholds keeps those blocks in the heap, where the next step reuses them:
-on the 2-core VMs of docs/performance.md, 12 % less time per training step
-and about 7 % per PyTorch forward pass of a phobert-base-sized model; the
-peak memory stays what it was (it is set by the largest step, which is
-allocated either way).  This is what the jemalloc / tcmalloc ``LD_PRELOAD``
+on a 2-core VM with a phobert-base-sized model (docs/performance.md, "Freed
+memory kept"), an epoch of the benchmark's training rows took a fifth to a
+quarter less time and its PyTorch inference row ran 10 % faster, with
+peak memory within 4 %.  This is what the jemalloc / tcmalloc ``LD_PRELOAD``
 of PyTorch's CPU performance guides achieves, without a library to install.
 
 ONNX Runtime has its own memory arena, so its backends gain little; they
