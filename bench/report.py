@@ -97,8 +97,9 @@ def render(report: dict[str, Any], markdown: bool = False) -> str:
         table(["task", "windows", "seconds by batch size", "best"], _calibration_rows(report)),
     ]
     if report["training"]:
-        parts += [f"Training: real tokens/s, the second of two epochs over the same "
-                  f"{report['training']['ours']['windows']} windows (the first warms up), batch {settings['train_batch_size']}, same steps", table(*_training_rows(report))]
+        windows, batch = report["training"]["ours"]["windows"], settings["train_batch_size"]
+        parts += [f"Training: real tokens/s, the second of two epochs over the same {windows} windows "
+                  f"(the first warms up), batch {batch}, same steps", table(*_training_rows(report))]
     parts += ["Scaling, preprocessing, int8 on a trained model", table(["figure", "value"], _other_rows(report)),
               "Targets", table(["target", "wanted", "measured", "status"], _target_rows(report["targets"]))]
     return "\n\n".join(parts)

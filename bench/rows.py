@@ -190,7 +190,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m xdd.bench.rows SPEC.json REPLY_FD", file=sys.stderr)
         return 2
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    keep_freed_memory()  # every row, the peers' included: the allocator as `xdd` runs it, for all (xdd.models.allocator)
+    keep_freed_memory()  # every row, the peers' included: the allocator setting `xdd` runs with
     with os.fdopen(int(argv[1]), "w", encoding="utf-8") as replies:
         serve(spec, sys.stdin, replies)
     return 0

@@ -66,7 +66,7 @@ class BenchSettings:
     scaling_documents: int = 10  # N for the scaling rows (4N = the same texts four times)
     scaling_rounds: int = 3
     training: bool = True
-    train_windows: int = 84  # windows of the corpus trained on (an epoch: 2 run, the second timed), both rows
+    train_windows: int = 84  # windows per epoch, both training rows (two epochs, the second timed)
     train_batch_size: int = 16  # the shipped phobert-*.yaml configs' batch size
     trained_agreement: bool = True
     seed: int = 0

@@ -21,8 +21,9 @@ inference rows time nothing before a warm-up call: the first step at a
 batch's largest shape takes several seconds more than the same step again
 (14.4 s against 8.0 s for ours' batch of 16 windows of 242 tokens,
 docs/performance.md), most likely the memory of the activations being
-touched for the first time (not proven).  That cost is paid once per run, however long the run; in one
-epoch of 6 steps it fell on ours' one long batch and took 6 of its 22 s
+touched for the first time (not proven).  That cost is paid once per run,
+however long the run; in one epoch of 6 steps it fell on ours' one long
+batch and took 6 of its 22 s
 (fixed padding's epoch: 49.2 s timed first, 48.3 s timed second).
 """
 

@@ -47,6 +47,27 @@ def test_where_there_is_no_glibc_nothing_changes(monkeypatch: pytest.MonkeyPatch
     assert allocator.keep_freed_memory() is False
 
 
+class FakeLibc:
+    """A C library whose ``mallopt`` accepts an mmap threshold up to ``cap`` (0: nothing, as musl)."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.calls = cap, []
+
+    def mallopt(self, parameter: int, value: int) -> int:
+        self.calls.append((parameter, value))
+        return int(parameter == allocator.M_TRIM_THRESHOLD or value <= self.cap)
+
+
+@pytest.mark.parametrize("cap, applied", [(0, False), (allocator.OLD_GLIBC_MAX, True), (allocator.KEEP_BYTES, True)])
+def test_a_c_library_that_refuses_the_threshold_is_left_as_it_was(monkeypatch, cap: int, applied: bool) -> None:
+    libc = FakeLibc(cap)
+    monkeypatch.setattr(allocator.sys, "platform", "linux")
+    monkeypatch.setattr(allocator.ctypes, "CDLL", lambda name: libc)
+    assert allocator.keep_freed_memory() is applied
+    trimmed = (allocator.M_TRIM_THRESHOLD, allocator.KEEP_BYTES) in libc.calls
+    assert trimmed == applied  # no trim threshold is set where the mmap threshold was refused
+
+
 def _record_calls(monkeypatch: pytest.MonkeyPatch, module: object) -> list[bool]:
     calls: list[bool] = []
     monkeypatch.setattr(module, "keep_freed_memory", lambda: calls.append(True) or True)
@@ -58,8 +79,8 @@ def test_the_xdd_command_and_every_worker_keep_freed_memory(monkeypatch: pytest.
     from xdd.training import cli
 
     calls = _record_calls(monkeypatch, cli)
-    assert cli.main(["predict", "--model", str(tmp_path / "none"), str(tmp_path), "--output", str(tmp_path / "out.jsonl"),
-                     "--quiet"]) == 2
+    argv = ["predict", "--model", str(tmp_path / "none"), str(tmp_path), "--output", str(tmp_path / "out.jsonl")]
+    assert cli.main([*argv, "--quiet"]) == 2
     assert calls == [True]
     calls = _record_calls(monkeypatch, ray_engine)  # the local engine's workers and the Ray actors
     with pytest.raises(BundleError):
