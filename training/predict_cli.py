@@ -173,19 +173,20 @@ def run_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
     from xdd.models.formats.inputs import iter_inputs
     from xdd.models.formats.outputs import open_writer
-    from xdd.models.predict.predictor import Predictor
+    from xdd.models.predict.predictor import Predictor, check_bundle
 
     tally = Tally()  # its clock starts here
     _check_outputs(args)  # before the bundle is loaded, any input read or anything opened for writing
     cluster = _ray_cluster(args)  # None: the local engine
     load = {"backend": args.backend, "device": args.device, "batch_size": args.batch_size}
-    # Checks bundle and options before any output is touched (Ray's driver may have no GPU: it checks on the CPU).
-    predictor = Predictor.load(args.model, **({**load, "device": "cpu"} if cluster else load))
+    # Bundle and options are checked before any output is touched; Ray's workers load the model, its driver does not.
+    predictor = None if cluster else Predictor.load(args.model, **load)
+    info = predictor.info if predictor else check_bundle(args.model, **load)
     writer, done = open_writer(
         args.output, args.format, resume=args.resume, overwrite=args.overwrite,
-        include_text=args.include_text, model_version=predictor.name,
+        include_text=args.include_text, model_version=info["name"],
     )  # fmt: skip
-    if args.workers > 1 or cluster:
+    if args.workers > 1:
         predictor = None  # each worker loads its own copy
     progress = tqdm(desc="predict", unit=" docs", file=sys.stderr, disable=args.quiet, bar_format=PROGRESS_FORMAT)
     errors = ErrorLog(_errors_path(args), lambda message: tqdm.write(message, file=sys.stderr))

@@ -59,17 +59,14 @@ class Predictor:
         """Verify the bundle at ``path`` and load it for ``backend`` on ``device``.
 
         ``batch_size``: windows per forward pass; ``threads``: ONNX Runtime
-        intra-op threads (default: all cores).
+        intra-op threads (default: all cores).  Everything
+        :func:`check_bundle` refuses is refused before a model is built.
         """
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size {batch_size!r}: expected an integer >= 1")
         path = Path(path)
-        info = verify_bundle(path)
-        scheme = LabelScheme.from_json(info["labels"], source=f"{path}/bundle.json: labels")
+        info = check_bundle(path, backend, device, batch_size)
+        scheme = _label_scheme(path, info)
         if info["kind"] == "baselines":
-            score = _baselines(path, backend, device)
+            score = _baselines(path)
         elif backend == "torch":
             score = _torch(path, device, batch_size)
         else:
@@ -100,15 +97,48 @@ class Predictor:
         return self._score(list(texts))
 
 
-def _baselines(path: Path, backend: str, device: str) -> Callable[[Sequence[str | Document]], list[ScoredDocument]]:
+def check_bundle(
+    path: str | Path, backend: str = "torch", device: str = "cpu", batch_size: int = DEFAULT_BATCH_SIZE
+) -> dict[str, Any]:
+    """Everything :meth:`Predictor.load` checks before it builds the model; returns the bundle's ``bundle.json``.
+
+    The options, the manifest (:func:`verify_bundle`), the label scheme and
+    that the bundle has what ``backend`` needs; what only building can tell
+    (PyTorch installed, a CUDA GPU present, a model that loads) is left to
+    :meth:`Predictor.load`.  Ray's driver calls only this: its workers build
+    the model, on machines that may have what the driver lacks, so a second
+    copy in the driver would only delay the run (2.4 s for a phobert-base
+    ONNX bundle, docs/performance.md).
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size {batch_size!r}: expected an integer >= 1")
+    path = Path(path)
+    info = verify_bundle(path)
+    _label_scheme(path, info)
+    if info["kind"] == "baselines":
+        if backend != "torch":
+            raise ConfigError(
+                f"{path}: a baselines bundle (CRF + TF-IDF) has no ONNX model; use backend 'torch' (in-process)"
+            )
+        if device != "cpu":
+            raise ConfigError(f"{path}: baselines run on the CPU only; use device 'cpu', not {device!r}")
+    elif backend in ONNX_FILES and not (path / ONNX_FILES[backend]).is_file():
+        raise BundleError(
+            f"{path}: this bundle has no {ONNX_FILES[backend]}; export it with `xdd export RUN --out {path} --onnx"
+            f"{' --quantize int8' if backend == 'onnx-int8' else ''} --force`, or use backend 'torch'"
+        )
+    return info
+
+
+def _label_scheme(path: Path, info: dict[str, Any]) -> LabelScheme:
+    return LabelScheme.from_json(info["labels"], source=f"{path}/bundle.json: labels")
+
+
+def _baselines(path: Path) -> Callable[[Sequence[str | Document]], list[ScoredDocument]]:
     from xdd.models.predict.baseline import BaselineModel
 
-    if backend != "torch":
-        raise ConfigError(
-            f"{path}: a baselines bundle (CRF + TF-IDF) has no ONNX model; use backend 'torch' (in-process)"
-        )
-    if device != "cpu":
-        raise ConfigError(f"{path}: baselines run on the CPU only; use device 'cpu', not {device!r}")
     return BaselineModel.load(path).score_documents
 
 
@@ -146,14 +176,8 @@ def _onnx(
     from xdd.models.predict.onnx_backend import OnnxScorer
     from xdd.models.text.pipeline import TextPipeline
 
-    file = ONNX_FILES[backend]
-    if not (path / file).is_file():
-        raise BundleError(
-            f"{path}: this bundle has no {file}; export it with `xdd export RUN --out {path} --onnx"
-            f"{' --quantize int8' if backend == 'onnx-int8' else ''} --force`, or use backend 'torch'"
-        )
     model_info, scheme = read_model_info(path)
-    scorer = OnnxScorer(path / file, device=device, threads=threads)
+    scorer = OnnxScorer(path / ONNX_FILES[backend], device=device, threads=threads)
     pipeline = TextPipeline.from_pretrained(path)
     window_logits = partial(
         batched_window_logits, score=scorer, pad_id=pipeline.tokenizer.pad_token_id, batch_size=batch_size

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -36,10 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 from xdd.models.allocator import keep_freed_memory
 from xdd.models.document import Document
-from xdd.models.document.bundle import verify_bundle
 from xdd.models.errors import XddError
 from xdd.models.formats.inputs import InputDocument
-from xdd.models.predict.predictor import DEFAULT_BATCH_SIZE, Predictor
+from xdd.models.predict.predictor import DEFAULT_BATCH_SIZE, Predictor, check_bundle
 
 if TYPE_CHECKING:  # pragma: no cover
     import ray.data
@@ -53,6 +53,7 @@ AUTH_ON_BY_DEFAULT = "Token authentication is enabled for this Ray cluster"  # R
 # One Dataset per segment of the input: the driver holds at most this much text at a time.
 SEGMENT_DOCS = 20_000
 SEGMENT_CHARS = 200_000_000
+RAISED_LINE = re.compile(r"^([A-Za-z_][\w.]*): (.+)$", re.MULTILINE)  # a traceback's last line: "module.Class: message"
 PROBE_SECONDS = 10  # how long --address may take to accept a TCP connection before the run stops
 
 
@@ -148,7 +149,9 @@ def probe(address: str, seconds: float = PROBE_SECONDS) -> None:
     Ray itself retries a cluster address where nothing listens without end
     (over 5 minutes here, a C++ warning every few seconds), so a mistyped
     address or port would hang the run.  Addresses without a port ("auto",
-    a bare host) are left to Ray.
+    a bare host) are left to Ray.  A ``ray://`` address is Ray Client's,
+    whose server has its own port (10001 unless ``ray start`` was given
+    another).
     """
     host, colon, port = address.removeprefix("ray://").rpartition(":")
     if not colon or not port.isdigit():
@@ -157,8 +160,9 @@ def probe(address: str, seconds: float = PROBE_SECONDS) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
     except OSError as err:
         reason = err.strerror or str(err) or type(err).__name__
+        option = "--ray-client-server-port`, 10001" if address.startswith("ray://") else "--port`, 6379"
         raise XddError(f"cannot connect to the Ray cluster at {address}: nothing answers at {host}:{port} ({reason}); "
-                       "is `ray start --head` running there, with this port (`--port`, 6379 by default)?") from None
+                       f"is `ray start --head` running there, with this port (`{option} by default)?") from None
 
 
 @contextmanager
@@ -223,10 +227,26 @@ class BundlePredictor:
     def __init__(
         self, bundle: str, load: dict[str, Any], threads: int, text_column: str, keep: list[str] | None
     ) -> None:
-        self.predictor = load_predictor(bundle, load, threads)
+        self.predictor: Predictor | None = None
+        self.failed: XddError | None = None
+        try:
+            self.predictor = load_predictor(bundle, load, threads)
+        except XddError as err:  # raised with the first batch; see __call__
+            self.failed = err
         self.text_column, self.keep = text_column, keep
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """The batch with its predictions; a bundle this actor could not load fails here, as the user's error.
+
+        The driver only checked the bundle (:func:`check_bundle`); what only
+        loading can tell (a model ONNX Runtime cannot read, no PyTorch on
+        this node) is raised with the first batch.  Raised in the
+        constructor, Ray Data would report it as a fault of Ray itself, with
+        its whole internal stack trace and a request to file an issue with
+        Ray; raised here, it is a user-code error, reported in a few lines.
+        """
+        if self.predictor is None:
+            raise self.failed or XddError("the bundle was not loaded")
         _kill_once_if_asked()
         docs = self.predictor.predict(str(text) for text in batch[self.text_column])
         kept = batch if self.keep is None else {name: batch[name] for name in self.keep}
@@ -281,22 +301,29 @@ def predict_dataset(
     path on every node) with ``num_cpus`` CPUs (its ONNX Runtime / PyTorch
     threads) and ``num_gpus`` GPUs (give ``device="cuda"`` with them), and
     predict ``batch_size`` rows at a time (also the windows per forward pass).
-    The bundle is verified here first, so a bad one fails now rather than in
-    every actor.  An actor that dies is restarted and its batch retried (Ray
+    The bundle and the options are checked here first (:func:`check_bundle`),
+    so a bad one fails now rather than in every actor.  An actor that dies is restarted and its batch retried (Ray
     Data's default for actor pools: ``max_restarts=-1``,
     ``max_task_retries=-1``), so no row is lost or repeated.
     ``keep_columns``: the input columns to keep (default: all), e.g. an id
     without the text.
     """
-    ray = import_ray()
-    path = Path(bundle).resolve()
-    verify_bundle(path)
     load = {"backend": backend, "device": device, "batch_size": batch_size}
+    check_bundle(bundle, **load)
+    return _with_predictions(dataset, bundle, load, concurrency, num_cpus, num_gpus, text_column, keep_columns)
+
+
+def _with_predictions(
+    dataset: ray.data.Dataset, bundle: str | Path, load: dict[str, Any], concurrency: int, num_cpus: float,
+    num_gpus: float, text_column: str = "text", keep_columns: list[str] | None = None,
+) -> ray.data.Dataset:
+    """:func:`predict_dataset` without its check of the bundle (the engine's driver checked it once for the run)."""
+    ray = import_ray()
     return dataset.map_batches(
         BundlePredictor,
-        fn_constructor_args=(str(path), load, max(1, int(num_cpus)), text_column, keep_columns),
+        fn_constructor_args=(str(Path(bundle).resolve()), load, max(1, int(num_cpus)), text_column, keep_columns),
         compute=ray.data.ActorPoolStrategy(size=concurrency),
-        batch_size=batch_size,
+        batch_size=load["batch_size"],
         num_cpus=num_cpus,
         num_gpus=num_gpus,
     )
@@ -310,7 +337,8 @@ def predict_batches(
 ) -> Iterator[tuple[list[InputDocument], list[Document]]]:
     """``(batch, predicted documents)`` in input order, predicted on the cluster: what the local engine yields.
 
-    Call it inside ``cluster.session()``.  The batches (the local engine's:
+    Call it inside ``cluster.session()``, the bundle checked for ``load``
+    (:func:`~xdd.models.predict.predictor.check_bundle`).  The batches (the local engine's:
     read, checked, already written ids left out) are gathered into segments
     of at most :data:`SEGMENT_DOCS` documents or :data:`SEGMENT_CHARS`
     characters; each segment is one Dataset (new actors, one bundle load
@@ -322,8 +350,28 @@ def predict_batches(
         for segment in _segments(batches):
             yield from _predict_segment(segment, bundle, load, cluster)
     except ray.exceptions.RayError as err:
-        cause = next((line for line in reversed(str(err).splitlines()) if line.strip()), type(err).__name__)
-        raise XddError(f"a Ray worker failed: {cause.strip()}; what was written is kept: rerun with --resume") from None
+        raise XddError(f"a Ray worker failed: {worker_failure(err)}; what was written is kept: rerun with --resume"
+                       ) from None
+
+
+def worker_failure(err: Exception) -> str:
+    """What went wrong in a worker, in one line: the exception it raised, else the first line of Ray's message.
+
+    Ray passes a worker's exception on as text: its traceback, then Ray's
+    own wrapper (``ray.exceptions.UserCodeException: UDF failed ...``) and
+    advice on retries.  The cause is the last ``module.Class: message`` line
+    that is not Ray's; an error of xdd's own (a bundle the worker cannot
+    load) reads as it would locally, without its class.  Without a
+    traceback (an actor that died) Ray's first line says what happened.
+    """
+    raised = RAISED_LINE.findall(str(err))
+    own = [message for name, message in raised if name.startswith("xdd.")]
+    if own:
+        return own[-1]
+    worker = [(name, message) for name, message in raised if not name.startswith("ray.")] or raised
+    if worker:
+        return "{}: {}".format(worker[-1][0].rsplit(".", 1)[-1], worker[-1][1])
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 def _segments(batches: Iterable[list[InputDocument]]) -> Iterator[list[list[InputDocument]]]:
@@ -348,9 +396,8 @@ def _predict_segment(
     ray = import_ray()
     items = [item for batch in segment for item in batch]
     dataset = ray.data.from_items([{"index": n, "text": item.text} for n, item in enumerate(items)])
-    predicted = predict_dataset(
-        dataset, bundle, backend=load["backend"], device=load["device"], batch_size=load["batch_size"],
-        concurrency=cluster.workers, num_cpus=cluster.cpus_per_worker, num_gpus=cluster.gpus_per_worker,
+    predicted = _with_predictions(
+        dataset, bundle, load, cluster.workers, cluster.cpus_per_worker, cluster.gpus_per_worker,
         keep_columns=["index"],  # the driver has the texts
     )  # fmt: skip
     rows = in_order(rows_as_done(predicted), len(items))

@@ -8,7 +8,8 @@ import pytest
 from xdd.models.document import Document
 from xdd.models.document.corpus import read_documents
 from xdd.models.errors import BundleError, ConfigError
-from xdd.models.predict.predictor import Predictor
+from xdd.models.predict import predictor as predictor_module
+from xdd.models.predict.predictor import Predictor, check_bundle
 from xdd.models.predict.torch_backend import TransformerPredictor
 from xdd.models.text.align import spans_to_tags
 from xdd.models.text.pipeline import TextPipeline
@@ -17,6 +18,9 @@ from xdd.models.text.pipeline import TextPipeline
 @pytest.fixture(scope="module")
 def texts(model_corpus_path) -> list[str]:
     return [doc.text for doc in read_documents(model_corpus_path)][:3]
+
+
+LOADERS = [Predictor.load, check_bundle]  # check_bundle refuses what Predictor.load refuses before building
 
 
 def labels(docs: list[Document]) -> list[tuple]:
@@ -99,7 +103,8 @@ def test_documents_keep_their_ids_and_meta(baseline_bundle_dir, texts):
     assert doc.id == "my-id" and doc.meta == {"source": "x"}
 
 
-def test_a_corrupted_weight_file_is_refused_with_the_file_named(tiny_bundle_dir, tmp_path):
+@pytest.mark.parametrize("load", LOADERS)
+def test_a_corrupted_weight_file_is_refused_with_the_file_named(tiny_bundle_dir, tmp_path, load):
     bundle = tmp_path / "b"
     shutil.copytree(tiny_bundle_dir, bundle)
     weights = bundle / "model.safetensors"
@@ -107,7 +112,7 @@ def test_a_corrupted_weight_file_is_refused_with_the_file_named(tiny_bundle_dir,
     data[-1] ^= 0xFF
     weights.write_bytes(bytes(data))
     with pytest.raises(BundleError, match=r"model.safetensors: SHA-256 differs from SHA256SUMS"):
-        Predictor.load(bundle)
+        load(bundle)
 
 
 def test_an_edited_manifest_is_refused(baseline_bundle_dir, tmp_path):
@@ -125,17 +130,33 @@ def test_a_training_run_model_folder_is_not_a_bundle(tiny_run_dir):
         Predictor.load(tiny_run_dir / "model")
 
 
-def test_the_onnx_backend_of_a_baseline_bundle_is_refused(baseline_bundle_dir):
+@pytest.mark.parametrize("load", LOADERS)
+def test_the_onnx_backend_of_a_baseline_bundle_is_refused(baseline_bundle_dir, load):
     with pytest.raises(ConfigError, match="baselines bundle .* has no ONNX model; use backend 'torch'"):
-        Predictor.load(baseline_bundle_dir, backend="onnx")
+        load(baseline_bundle_dir, backend="onnx")
 
 
-def test_the_onnx_backend_of_a_bundle_exported_without_onnx_says_how_to_add_it(tiny_run_dir, tmp_path):
+@pytest.mark.parametrize("load", LOADERS)
+def test_the_onnx_backend_of_a_bundle_exported_without_onnx_says_how_to_add_it(tiny_run_dir, tmp_path, load):
     from xdd.models.export.bundle import export_run
 
     export_run(tiny_run_dir, tmp_path / "plain")
     with pytest.raises(BundleError, match=r"has no model.onnx; export it with `xdd export RUN .* --onnx"):
-        Predictor.load(tmp_path / "plain", backend="onnx")
+        load(tmp_path / "plain", backend="onnx")
+
+
+def test_checking_a_bundle_builds_no_model(tiny_bundle_dir, baseline_bundle_dir, monkeypatch):
+    """What Ray's driver calls: the manifest and options, and the bundle's description back."""
+
+    def builds(*args, **kwargs):
+        raise AssertionError("check_bundle built a model")
+
+    for name in ("_baselines", "_torch", "_onnx"):
+        monkeypatch.setattr(predictor_module, name, builds)
+    assert check_bundle(tiny_bundle_dir, backend="onnx-int8", device="cuda")["kind"] == "transformer"
+    assert check_bundle(baseline_bundle_dir)["kind"] == "baselines"
+    with pytest.raises(AssertionError, match="built a model"):
+        Predictor.load(baseline_bundle_dir)
 
 
 @pytest.mark.parametrize(
@@ -146,9 +167,10 @@ def test_the_onnx_backend_of_a_bundle_exported_without_onnx_says_how_to_add_it(t
         ({"device": "cuda"}, "baselines run on the CPU only"),
     ],
 )
-def test_bad_load_options_are_refused_with_the_option_named(baseline_bundle_dir, options, message):
+@pytest.mark.parametrize("load", LOADERS)
+def test_bad_load_options_are_refused_with_the_option_named(baseline_bundle_dir, options, message, load):
     with pytest.raises(ConfigError, match=message):
-        Predictor.load(baseline_bundle_dir, **options)
+        load(baseline_bundle_dir, **options)
 
 
 def test_a_bad_torch_device_is_refused(tiny_bundle_dir):

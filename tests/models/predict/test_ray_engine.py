@@ -159,6 +159,79 @@ def test_a_worker_killed_mid_run_loses_and_repeats_no_record_and_stdout_stays_cl
 
 
 @pytest.mark.ray
+def test_the_driver_checks_the_bundle_and_leaves_building_the_model_to_the_workers(
+    ray_instance, baseline_bundle_dir, mixed_inputs, tmp_path, monkeypatch
+):
+    from xdd.models.predict.predictor import Predictor
+
+    local = tmp_path / "local.jsonl"
+    assert predict(baseline_bundle_dir, [mixed_inputs / "good"], local) == 0
+
+    def not_in_the_driver(*args, **kwargs):
+        raise AssertionError("the driver built the model")
+
+    monkeypatch.setattr(Predictor, "load", not_in_the_driver)  # this process only: the workers are others
+    on_ray = tmp_path / "ray.jsonl"
+    assert predict(baseline_bundle_dir, [mixed_inputs / "good"], on_ray, "--engine", "ray") == 0
+    assert on_ray.read_bytes() == local.read_bytes()
+    with pytest.raises(AssertionError, match="the driver built"):
+        predict(baseline_bundle_dir, [mixed_inputs / "good"], tmp_path / "again.jsonl")
+
+
+@pytest.mark.ray
+def test_a_bundle_the_workers_cannot_load_stops_the_run_with_their_error_in_one_line(
+    ray_instance, tiny_bundle_dir, mixed_inputs, tmp_path, capsys
+):
+    """It passes the driver's checks (its manifest matches), so only a worker finds out."""
+    import shutil
+
+    from xdd.models.document.bundle import sha256_file
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle_dir, bundle)
+    (bundle / "model.onnx").write_bytes(b"not a protobuf")
+    manifest = bundle / "SHA256SUMS"
+    lines = [line for line in manifest.read_text().splitlines() if not line.endswith("  model.onnx")]
+    manifest.write_text("\n".join([*lines, f"{sha256_file(bundle / 'model.onnx')}  model.onnx"]) + "\n")
+    out = tmp_path / "out.jsonl"
+    capsys.readouterr()
+    assert predict(bundle, [mixed_inputs / "good"], out, "--backend", "onnx", "--engine", "ray") == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith(f"xdd: error: a Ray worker failed: {bundle}/model.onnx: ONNX Runtime cannot load this "
+                           "model: "), last  # fmt: skip
+    assert last.endswith("; re-export the bundle; what was written is kept: rerun with --resume"), last
+    assert not out.exists()
+
+
+def test_predict_dataset_refuses_a_backend_the_bundle_lacks_before_ray_is_touched(baseline_bundle_dir):
+    from xdd.models.errors import ConfigError
+    from xdd.models.predict.ray_engine import predict_dataset
+
+    with pytest.raises(ConfigError, match="baselines bundle .* has no ONNX model"):
+        predict_dataset(None, baseline_bundle_dir, backend="onnx")  # type: ignore[arg-type]  # no dataset needed
+
+
+def test_a_worker_s_failure_is_named_by_the_exception_it_raised():
+    from xdd.models.predict.ray_engine import worker_failure
+
+    trace = (
+        "ray::MapWorker(MapBatches(BundlePredictor)).submit() (pid=1, ip=127.0.0.1)\n"
+        '  File "predictor.py", line 1, in load\n'
+        "{raised}\n\nThe above exception was the direct cause of the following exception:\n\n"
+        "ray::MapWorker(MapBatches(BundlePredictor)).submit() (pid=1, ip=127.0.0.1)\n"
+        "ray.exceptions.UserCodeException: UDF failed to process a data block.\n"
+        "To change retry attempts, configure `ray.data.DataContext.get_current()` if you believe this to be transient."
+    )
+    raised = "xdd.models.errors.BundleError: b/model.onnx: ONNX Runtime cannot load this model: bad; re-export it"
+    assert worker_failure(Exception(trace.format(raised=raised))) == (
+        "b/model.onnx: ONNX Runtime cannot load this model: bad; re-export it")
+    assert worker_failure(Exception(trace.format(raised="builtins.KeyError: 'labels'"))) == "KeyError: 'labels'"
+    died = "The actor died unexpectedly before finishing this task.\n\tclass_name: MapWorker\n\tpid: 7\n"
+    assert worker_failure(Exception(died)) == "The actor died unexpectedly before finishing this task."
+    assert worker_failure(Exception("")) == "Exception"
+
+
+@pytest.mark.ray
 @pytest.mark.timeout(600)
 def test_a_killed_driver_resumes_with_each_input_exactly_once(ray_instance, baseline_bundle_dir, tmp_path,
                                                              model_corpus_path, monkeypatch):  # fmt: skip
@@ -356,6 +429,8 @@ def test_the_address_probe_passes_a_listening_port_and_names_what_does_not_answe
         probe(f"127.0.0.1:{port}")
     with pytest.raises(XddError, match=r"nothing answers at no-such-host\.invalid:6379 \("):
         probe("no-such-host.invalid:6379")
+    with pytest.raises(XddError, match=r"with this port \(`--ray-client-server-port`, 10001 by default\)\?$"):
+        probe(f"ray://127.0.0.1:{port}")  # Ray Client's server has a port of its own
 
 
 @pytest.mark.ray
