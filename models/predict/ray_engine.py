@@ -227,11 +227,10 @@ class BundlePredictor:
     def __init__(
         self, bundle: str, load: dict[str, Any], threads: int, text_column: str, keep: list[str] | None
     ) -> None:
-        self.predictor: Predictor | None = None
-        self.failed: XddError | None = None
+        self.failed: XddError | None = None  # raised with the first batch: see __call__
         try:
             self.predictor = load_predictor(bundle, load, threads)
-        except XddError as err:  # raised with the first batch; see __call__
+        except XddError as err:
             self.failed = err
         self.text_column, self.keep = text_column, keep
 
@@ -245,8 +244,8 @@ class BundlePredictor:
         its whole internal stack trace and a request to file an issue with
         Ray; raised here, it is a user-code error, reported in a few lines.
         """
-        if self.predictor is None:
-            raise self.failed or XddError("the bundle was not loaded")
+        if self.failed is not None:
+            raise self.failed
         _kill_once_if_asked()
         docs = self.predictor.predict(str(text) for text in batch[self.text_column])
         kept = batch if self.keep is None else {name: batch[name] for name in self.keep}
@@ -302,9 +301,10 @@ def predict_dataset(
     threads) and ``num_gpus`` GPUs (give ``device="cuda"`` with them), and
     predict ``batch_size`` rows at a time (also the windows per forward pass).
     The bundle and the options are checked here first (:func:`check_bundle`),
-    so a bad one fails now rather than in every actor.  An actor that dies is restarted and its batch retried (Ray
-    Data's default for actor pools: ``max_restarts=-1``,
-    ``max_task_retries=-1``), so no row is lost or repeated.
+    so a bad one fails now rather than in every actor.  An actor that dies
+    is restarted and its batch retried (Ray Data's default for actor pools:
+    ``max_restarts=-1``, ``max_task_retries=-1``), so no row is lost or
+    repeated.
     ``keep_columns``: the input columns to keep (default: all), e.g. an id
     without the text.
     """
@@ -338,8 +338,8 @@ def predict_batches(
     """``(batch, predicted documents)`` in input order, predicted on the cluster: what the local engine yields.
 
     Call it inside ``cluster.session()``, the bundle checked for ``load``
-    (:func:`~xdd.models.predict.predictor.check_bundle`).  The batches (the local engine's:
-    read, checked, already written ids left out) are gathered into segments
+    (:func:`~xdd.models.predict.predictor.check_bundle`).  The batches (the
+    local engine's: read, checked, already written ids left out) are gathered into segments
     of at most :data:`SEGMENT_DOCS` documents or :data:`SEGMENT_CHARS`
     characters; each segment is one Dataset (new actors, one bundle load
     each), so the driver never holds more than a segment of text.  A worker
@@ -350,8 +350,8 @@ def predict_batches(
         for segment in _segments(batches):
             yield from _predict_segment(segment, bundle, load, cluster)
     except ray.exceptions.RayError as err:
-        raise XddError(f"a Ray worker failed: {worker_failure(err)}; what was written is kept: rerun with --resume"
-                       ) from None
+        cause = worker_failure(err)
+        raise XddError(f"a Ray worker failed: {cause}; what was written is kept: rerun with --resume") from None
 
 
 def worker_failure(err: Exception) -> str:
