@@ -24,7 +24,11 @@ docs/performance.md), most likely the memory of the activations being
 touched for the first time (not proven).  That cost is paid once per run,
 however long the run; in one epoch of 6 steps it fell on ours' one long
 batch and took 6 of its 22 s
-(fixed padding's epoch: 49.2 s timed first, 48.3 s timed second).
+(fixed padding's epoch: 49.2 s timed first, 48.3 s timed second).  One
+warm-up step on the largest batch instead of the first epoch was tried
+(2026-12-08) and not kept: that batch's next step was still 1-3 s slower
+than in a second epoch, and the ratio fell from 3.1x to 2.6-2.8x
+(docs/performance.md, "One warm-up step instead of a warm-up epoch").
 """
 
 from __future__ import annotations
